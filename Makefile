@@ -1,0 +1,50 @@
+# creative-agent — two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_DIR ?= runs/demo
+
+.PHONY: demo test lint bench experiment sysdeps clean help
+
+help:
+	@echo "make demo        create .venv, install, train a small model, export, render, report"
+	@echo "make test        run the test suite (CPU, a few minutes)"
+	@echo "make lint        ruff + mypy"
+	@echo "make bench       benchmarks -> docs/benchmarks.md, docs/bench.json"
+	@echo "make experiment  the seed-fix experiment -> docs/experiment-seed-fix.md"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# liblo-tools gives the OSC tests an independent real client (oscsend/oscdump).
+sysdeps:
+	@command -v oscsend >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq liblo-tools >/dev/null) || echo "warning: could not install liblo-tools"; \
+	  else echo "note: install liblo-tools (oscsend/oscdump) for the OSC interop tests"; fi; }
+
+demo: $(STAMP)
+	$(BIN)/creative-agent demo --out $(DEMO_DIR)
+
+test: $(STAMP) sysdeps
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy plugin_host model training export
+
+bench: $(STAMP)
+	$(BIN)/creative-agent bench --out docs
+
+experiment: $(STAMP)
+	$(BIN)/creative-agent experiment seed-fix --out runs/experiment --docs docs
+
+clean:
+	rm -rf runs build *.egg-info .pytest_cache .mypy_cache .ruff_cache

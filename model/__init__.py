@@ -1,0 +1,6 @@
+"""The creative agent model: config, fixed DSP, learned core, diagnostics."""
+
+from model.agent import AgentOutput, CreativeAgent
+from model.config import AgentConfig
+
+__all__ = ["AgentConfig", "AgentOutput", "CreativeAgent"]

@@ -44,7 +44,7 @@ def band_edges(cfg: AgentConfig) -> list[int]:
     edges = [0]
     for i in range(1, k):
         f = inv_mel(lo + (hi - lo) * i / k)
-        edge = max(int(round(f / bin_hz)), edges[-1] + 1)
+        edge = max(round(f / bin_hz), edges[-1] + 1)
         edges.append(min(edge, n_freq - (k - i)))
     edges.append(n_freq)
     return edges

@@ -42,7 +42,7 @@ class HostDSP:
         """x: float [..., T] -> complex64 [..., F, N]."""
         pad = self.n_fft // 2
         t = x.shape[-1]
-        xp = np.zeros(x.shape[:-1] + (t + 2 * pad,), dtype=np.float32)
+        xp = np.zeros((*x.shape[:-1], t + 2 * pad), dtype=np.float32)
         xp[..., pad : pad + t] = x
         n = self.n_frames(t)
         frames = np.lib.stride_tricks.sliding_window_view(xp, self.n_fft, axis=-1)[
@@ -60,12 +60,12 @@ class HostDSP:
         frames = (frames * self.window).astype(np.float32)
         r = self.n_fft // self.hop
         total = (n - 1 + r) * self.hop
-        out = np.zeros(spec.shape[:-2] + (total,), dtype=np.float32)
+        out = np.zeros((*spec.shape[:-2], total), dtype=np.float32)
         # frames split into r hop-sized segments; segment j of frame i lands at (i + j) * hop
-        seg = frames.reshape(frames.shape[:-1] + (r, self.hop))
+        seg = frames.reshape((*frames.shape[:-1], r, self.hop))
         for j in range(r):
             out[..., j * self.hop : (j + n) * self.hop] += seg[..., j, :].reshape(
-                frames.shape[:-2] + (n * self.hop,)
+                (*frames.shape[:-2], n * self.hop)
             )
         wsq = np.zeros(total, dtype=np.float32)
         w2 = (self.window**2).reshape(r, self.hop)
@@ -76,7 +76,7 @@ class HostDSP:
         env = wsq[pad : pad + length]
         if out.shape[-1] < length:  # very short clips: torch.istft pads with zeros too
             grow = length - out.shape[-1]
-            out = np.concatenate([out, np.zeros(out.shape[:-1] + (grow,), np.float32)], axis=-1)
+            out = np.concatenate([out, np.zeros((*out.shape[:-1], grow), np.float32)], axis=-1)
             env = np.concatenate([env, np.ones(grow, np.float32)])
         return out / np.where(env > 1e-11, env, 1.0)
 

@@ -55,30 +55,36 @@ class HostDSP:
         """spec: complex [..., F, N] -> float32 [..., length] (windowed overlap-add)."""
         n = spec.shape[-1]
         frames = scipy.fft.irfft(
-            np.swapaxes(spec, -1, -2), n=self.n_fft, axis=-1, workers=self.workers
-        )  # [..., N, n_fft]
-        frames = (frames * self.window).astype(np.float32)
+            spec, n=self.n_fft, axis=-2, workers=self.workers
+        )  # [..., n_fft, N]
         r = self.n_fft // self.hop
+        lead = frames.shape[:-2]
+        # split each frame into r hop-sized segments: [..., r, hop, N] -> [..., r, N, hop]
+        seg = frames.reshape((*lead, r, self.hop, n)) * self.window.reshape(r, self.hop, 1)
+        seg = np.ascontiguousarray(np.swapaxes(seg, -1, -2), dtype=np.float32)
         total = (n - 1 + r) * self.hop
-        out = np.zeros((*spec.shape[:-2], total), dtype=np.float32)
-        # frames split into r hop-sized segments; segment j of frame i lands at (i + j) * hop
-        seg = frames.reshape((*frames.shape[:-1], r, self.hop))
-        for j in range(r):
-            out[..., j * self.hop : (j + n) * self.hop] += seg[..., j, :].reshape(
-                (*frames.shape[:-2], n * self.hop)
+        out = np.zeros((*lead, total), dtype=np.float32)
+        for j in range(r):  # segment j of frame i lands at (i + j) * hop
+            out[..., j * self.hop : (j + n) * self.hop] += seg[..., j, :, :].reshape(
+                (*lead, n * self.hop)
             )
-        wsq = np.zeros(total, dtype=np.float32)
-        w2 = (self.window**2).reshape(r, self.hop)
-        for j in range(r):
-            wsq[j * self.hop : (j + n) * self.hop] += np.tile(w2[j], n)
         pad = self.n_fft // 2
         out = out[..., pad : pad + length]
-        env = wsq[pad : pad + length]
+        env = self._window_envelope(n)[pad : pad + length]
         if out.shape[-1] < length:  # very short clips: torch.istft pads with zeros too
             grow = length - out.shape[-1]
             out = np.concatenate([out, np.zeros((*out.shape[:-1], grow), np.float32)], axis=-1)
             env = np.concatenate([env, np.ones(grow, np.float32)])
-        return out / np.where(env > 1e-11, env, 1.0)
+        return out / np.where(env > 1e-11, env, np.float32(1.0))
+
+    def _window_envelope(self, n: int) -> np.ndarray:
+        """Σ_i w²(t - i·hop) over n frames: float32 [(n - 1 + r) · hop]."""
+        r = self.n_fft // self.hop
+        w2 = (self.window.astype(np.float64) ** 2).reshape(r, self.hop)
+        env = np.zeros((n - 1 + r, self.hop), dtype=np.float64)
+        for j in range(r):
+            env[j : j + n] += w2[j]
+        return env.reshape(-1).astype(np.float32)
 
     def band_power(self, spec: np.ndarray) -> np.ndarray:
         """complex [B, C, F, N] -> mean |X|² per band over bins and channels: float32 [B, K, N]."""

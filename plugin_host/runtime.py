@@ -3,12 +3,21 @@
 The ONNX file is self-describing: ``metadata_props`` carry everything the host needs to
 rebuild the DSP around the core (sample rate, STFT, band layout) under the keys below.
 ``export/onnx_export.py`` writes them; this module is their only reader.
+
+Provider choice (``load_model(provider="auto")``): CUDA is tried only when the NVIDIA driver
+library (``libcuda.so.1``) can be opened, and kept only if ``session.get_providers()``
+confirms it (onnxruntime-gpu lists CUDA in ``get_available_providers()`` even on machines
+without a GPU, then silently runs on CPU). A fallback is logged in one line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import io
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +35,14 @@ META_PREFIX = "creative_agent."
 REQUIRED_KEYS = ("format_version", "sample_rate", "n_fft", "hop", "window", "band_edges", "config")
 INPUT_NAMES = ("feat_in", "feat_tg", "balance")
 OUTPUT_NAMES = ("input_mask", "target_mask")
+PROVIDERS = ("auto", "cpu", "cuda")
+# the checkpoint's validation figures ``inspect`` shows (from the ``metrics`` entry)
+VALIDATION_KEYS = ("output_input_corr", "output_target_corr", "verdict", "meets_seed_criteria")
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+# ONNX Runtime log severities: 0 verbose, 1 info, 2 warning (its default), 3 error, 4 fatal.
+_ORT_DEFAULT_SEVERITY = 2
+_ORT_QUIET = 4
 
 
 class ModelLoadError(RuntimeError):
@@ -34,7 +51,12 @@ class ModelLoadError(RuntimeError):
 
 @dataclass(frozen=True)
 class ModelMetadata:
-    """What the host knows about a model from its file."""
+    """What the host knows about a model from its file.
+
+    sample_rate in Hz; n_fft and hop in samples; band_edges: K+1 STFT bin indices;
+    config: the model's ``AgentConfig`` as a dict; extra: every other metadata entry
+    (strings, without the prefix), e.g. ``channels``, ``metrics`` (JSON), ``created_utc``.
+    """
 
     format_version: int
     sample_rate: int
@@ -49,6 +71,54 @@ class ModelMetadata:
     def n_bands(self) -> int:
         return len(self.band_edges) - 1
 
+    @property
+    def channels(self) -> tuple[int, ...]:
+        """Channel counts the model supports (``(1, 2)`` when the file does not say)."""
+        raw = self.extra.get("channels", "1,2")
+        return tuple(int(c) for c in raw.split(",") if c.strip())
+
+    @property
+    def receptive_frames(self) -> int | None:
+        """STFT frames of context on each side of an output frame (for chunked processing)."""
+        raw = self.extra.get("receptive_frames")
+        return int(raw) if raw is not None else None
+
+    @property
+    def precision(self) -> str:
+        """Precision of the core's weights: ``fp32`` or ``fp16`` (inputs/outputs are fp32)."""
+        return self.extra.get("precision", "fp32")
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The checkpoint's validation metrics (empty for a model exported untrained)."""
+        return self._json_extra("metrics")
+
+    def _json_extra(self, key: str) -> dict[str, Any]:
+        raw = self.extra.get(key)
+        if not raw:
+            return {}
+        value = json.loads(raw)
+        return dict(value) if isinstance(value, dict) else {}
+
+    def describe(self) -> dict[str, Any]:
+        """Everything as plain JSON-ready values (structured entries decoded)."""
+        out: dict[str, Any] = {
+            "format_version": self.format_version,
+            "sample_rate": self.sample_rate,
+            "n_fft": self.n_fft,
+            "hop": self.hop,
+            "window": self.window,
+            "n_bands": self.n_bands,
+            "band_edges": list(self.band_edges),
+            "config": self.config,
+        }
+        for key, value in sorted(self.extra.items()):
+            try:
+                out[key] = json.loads(value) if value.startswith(("{", "[")) else value
+            except json.JSONDecodeError:
+                out[key] = value
+        return out
+
     @classmethod
     def from_props(cls, props: dict[str, str], source: str) -> ModelMetadata:
         own = {k[len(META_PREFIX) :]: v for k, v in props.items() if k.startswith(META_PREFIX)}
@@ -59,6 +129,17 @@ class ModelMetadata:
             )
         try:
             version = int(own["format_version"])
+        except ValueError as exc:
+            raise ModelLoadError(
+                f"{source}: malformed creative-agent metadata (format_version "
+                f"{own['format_version']!r})"
+            ) from exc
+        if version > FORMAT_VERSION:
+            raise ModelLoadError(
+                f"{source}: model format version {version} is newer than this host supports "
+                f"({FORMAT_VERSION}); upgrade creative-agent"
+            )
+        try:
             meta = cls(
                 format_version=version,
                 sample_rate=int(own["sample_rate"]),
@@ -69,21 +150,28 @@ class ModelMetadata:
                 config=dict(json.loads(own["config"])),
                 extra={k: v for k, v in own.items() if k not in REQUIRED_KEYS},
             )
+            meta.channels  # noqa: B018 - parse now so a bad value fails at load
+            meta.receptive_frames  # noqa: B018
+            meta.metrics  # noqa: B018
         except (ValueError, TypeError) as exc:
             raise ModelLoadError(f"{source}: malformed creative-agent metadata ({exc})") from exc
-        if version > FORMAT_VERSION:
-            raise ModelLoadError(
-                f"{source}: model format version {version} is newer than this host supports "
-                f"({FORMAT_VERSION}); upgrade creative-agent"
-            )
         if meta.window != "hann_periodic":
             raise ModelLoadError(f"{source}: unsupported STFT window {meta.window!r}")
+        if meta.sample_rate <= 0 or meta.hop <= 0 or meta.n_fft <= 0:
+            raise ModelLoadError(
+                f"{source}: malformed creative-agent metadata (sample_rate {meta.sample_rate}, "
+                f"n_fft {meta.n_fft}, hop {meta.hop})"
+            )
         return meta
 
 
 @dataclass
 class LoadedModel:
-    """An ONNX Runtime session on the core, its metadata and the matching numpy DSP."""
+    """An ONNX Runtime session on the core, its metadata and the matching numpy DSP.
+
+    provider: the execution provider the session really runs on
+    (``CUDAExecutionProvider`` or ``CPUExecutionProvider``).
+    """
 
     path: Path
     session: ort.InferenceSession
@@ -111,63 +199,176 @@ class LoadedModel:
         return m_in, m_tg
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (respects affinity masks and cgroup pinning)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def session_options(threads: int | None = None) -> ort.SessionOptions:
-    """Options for an offline host: all cores for one op, no busy-waiting threads."""
+    """Options for an offline host: ``threads`` (default: all available cores) for one op,
+    ops run one after another, no busy-waiting threads, ONNX Runtime's own log limited to
+    errors. Graph optimisation happens here at load (files are shipped unoptimised)."""
     opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads = threads
+    opts.intra_op_num_threads = threads or available_cores()
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
     return opts
 
 
-def load_model(path: str | Path, provider: str = "auto", threads: int | None = None) -> LoadedModel:
-    """Open ``path`` with the best provider that really loads.
-
-    provider: ``auto`` tries CUDA when ONNX Runtime lists it and keeps it only if
-    ``session.get_providers()`` confirms it (onnxruntime-gpu lists CUDA even without a
-    GPU and silently falls back); ``cpu`` forces the CPU provider; ``cuda`` requires CUDA.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise ModelLoadError(f"{p}: model file not found")
-    wanted: list[str] = ["CPUExecutionProvider"]
-    if provider in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
-        wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+def cuda_driver_present() -> bool:
+    """True when the NVIDIA driver library (``libcuda.so.1``) can be opened, so a GPU is
+    likely usable; without it ONNX Runtime's CUDA provider cannot load."""
     try:
-        session = ort.InferenceSession(
-            str(p), sess_options=session_options(threads), providers=wanted
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
+def _cuda_candidates(provider: str, source: Path) -> bool:
+    """Whether to try CUDA for ``provider`` (``auto`` or ``cuda``) on this machine."""
+    if provider == "cpu":
+        return False
+    if CUDA not in ort.get_available_providers():
+        if provider == "cuda":
+            raise ModelLoadError(
+                f"{source}: CUDA was requested but this ONNX Runtime build has no CUDA provider"
+            )
+        return False
+    if not cuda_driver_present():
+        if provider == "cuda":
+            raise ModelLoadError(
+                f"{source}: CUDA was requested but no NVIDIA driver (libcuda.so.1) is present"
+            )
+        log.info("no NVIDIA driver found (libcuda.so.1); ONNX Runtime runs on CPU")
+        return False
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is not None:  # CUDA/cuDNN from the nvidia-* wheels (ORT >= 1.21)
+        sink = io.StringIO()
+        with contextlib.redirect_stdout(sink):
+            try:
+                preload(directory="")
+            except (OSError, RuntimeError) as exc:
+                log.debug("onnxruntime.preload_dlls failed: %s", exc)
+        if sink.getvalue().strip():
+            log.debug("onnxruntime.preload_dlls: %s", sink.getvalue().strip())
+    return True
+
+
+def _create_session(path: Path, providers: list[str], threads: int | None, quiet: bool) -> Any:
+    """An ``InferenceSession``; with ``quiet`` ONNX Runtime's default logger (where a CUDA
+    provider that fails to load reports) is silenced while the session is created."""
+    if quiet:
+        ort.set_default_logger_severity(_ORT_QUIET)
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=session_options(threads), providers=providers
         )
-    except Exception as exc:  # ORT raises its own exception types for bad files
-        raise ModelLoadError(
-            f"{p}: not a loadable ONNX model ({str(exc).splitlines()[0]})"
-        ) from exc
-    used = session.get_providers()[0]
-    if provider == "cuda" and used != "CUDAExecutionProvider":
-        raise ModelLoadError(f"{p}: CUDA was requested but ONNX Runtime fell back to {used}")
-    if "CUDAExecutionProvider" in wanted and used != "CUDAExecutionProvider":
-        log.info("CUDA provider did not load (no usable GPU); running on %s", used)
-    meta = ModelMetadata.from_props(dict(session.get_modelmeta().custom_metadata_map), str(p))
+    finally:
+        if quiet:
+            ort.set_default_logger_severity(_ORT_DEFAULT_SEVERITY)
+
+
+def _check_io(session: Any, meta: ModelMetadata, p: Path) -> None:
     names = tuple(i.name for i in session.get_inputs())
     if names != INPUT_NAMES:
         raise ModelLoadError(f"{p}: unexpected model inputs {names}, expected {INPUT_NAMES}")
-    dsp = HostDSP(meta.n_fft, meta.hop, meta.band_edges)
+    outs = tuple(o.name for o in session.get_outputs())
+    if outs != OUTPUT_NAMES:
+        raise ModelLoadError(f"{p}: unexpected model outputs {outs}, expected {OUTPUT_NAMES}")
+    for node in session.get_inputs()[:2]:
+        shape = node.shape
+        if len(shape) != 3 or (isinstance(shape[1], int) and shape[1] != meta.n_bands):
+            raise ModelLoadError(
+                f"{p}: input {node.name} has shape {shape}, metadata says {meta.n_bands} bands"
+            )
+
+
+def load_model(
+    path: str | os.PathLike[str], provider: str = "auto", threads: int | None = None
+) -> LoadedModel:
+    """Open ``path`` with the best provider that really loads.
+
+    provider: ``auto`` tries CUDA when a driver is present and keeps it only if
+    ``session.get_providers()`` confirms it, else runs on CPU (one log line says so);
+    ``cpu`` forces the CPU provider; ``cuda`` requires CUDA (``ModelLoadError`` otherwise).
+    threads: intra-op threads (default: all available cores).
+    Raises ``ModelLoadError`` with a one-line reason for a missing, non-ONNX, truncated,
+    foreign (no agent metadata) or too-new model.
+    """
+    if provider not in PROVIDERS:
+        raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
+    p = Path(path)
+    if not p.is_file():
+        raise ModelLoadError(f"{p}: model file not found")
+    if p.stat().st_size == 0:
+        raise ModelLoadError(f"{p}: not a loadable ONNX model (empty file)")
+    try_cuda = _cuda_candidates(provider, p)
+    wanted = [CUDA, CPU] if try_cuda else [CPU]
+    try:
+        session = _create_session(p, wanted, threads, quiet=try_cuda and provider == "auto")
+    except Exception as exc:  # ORT raises its own exception types (Fail, InvalidProtobuf, ...)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"{p}: not a loadable ONNX model ({first})") from exc
+    used = session.get_providers()[0]
+    if provider == "cuda" and used != CUDA:
+        raise ModelLoadError(
+            f"{p}: CUDA was requested but ONNX Runtime could not use it (running on {used}); "
+            "check the NVIDIA driver and the CUDA/cuDNN libraries"
+        )
+    if try_cuda and used != CUDA:
+        log.info("CUDA provider did not load (libraries or GPU unusable); running on %s", used)
+    meta = ModelMetadata.from_props(dict(session.get_modelmeta().custom_metadata_map), str(p))
+    _check_io(session, meta, p)
+    try:
+        dsp = HostDSP(meta.n_fft, meta.hop, meta.band_edges)
+    except ValueError as exc:
+        raise ModelLoadError(f"{p}: malformed creative-agent metadata ({exc})") from exc
+    log.debug("loaded %s on %s", p, used)
     return LoadedModel(p, session, meta, used, dsp)
 
 
+def format_metadata(model: LoadedModel) -> str:
+    """A human-readable listing of a loaded model's metadata (for ``inspect``)."""
+    info = model.metadata.describe()
+    metrics = model.metadata.metrics
+    info["metrics"] = f"{len(metrics)} entries (--json shows them all)" if metrics else ""
+    valid = {k: metrics[f"valid/{k}"] for k in VALIDATION_KEYS if f"valid/{k}" in metrics}
+    info["validation"] = ", ".join(
+        f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in valid.items()
+    )
+    info = {"model": str(model.path), "provider": model.provider, **info}
+    width = max(len(k) for k in info)
+    lines = []
+    for key, value in info.items():
+        text = (value or "-") if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        lines.append(f"{key:<{width}}  {text}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
-    """``creative-agent inspect MODEL.onnx``: print the metadata as JSON."""
+    """``creative-agent inspect MODEL.onnx [--json]``: print a model's metadata."""
     import argparse
+    import sys
 
     parser = argparse.ArgumentParser(prog="creative-agent inspect", description=main.__doc__)
-    parser.add_argument("model")
+    parser.add_argument("model", help="an ONNX file written by 'creative-agent export'")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a listing")
     args = parser.parse_args(argv)
     try:
         m = load_model(args.model, provider="cpu")
     except ModelLoadError as exc:
-        print(f"error: {exc}")
+        print(f"creative-agent inspect: error: {exc}", file=sys.stderr)
         return 1
-    meta = m.metadata
-    print(json.dumps({**meta.__dict__, "provider": m.provider}, indent=2, default=list))
+    if args.json:
+        print(json.dumps({**m.metadata.describe(), "provider": m.provider}, indent=2))
+    else:
+        print(format_metadata(m))
     return 0

@@ -37,6 +37,7 @@ def save_checkpoint(path: str | Path, model: CreativeAgent, **state: Any) -> Pat
         **state,
     }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o644)  # mkstemp makes 0600; a checkpoint is meant to be shared
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
@@ -78,3 +79,18 @@ def load_checkpoint(path: str | Path) -> CreativeAgent:
     except (KeyError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: checkpoint does not match the model ({exc})") from exc
     return model.eval()
+
+
+TRAIN_STATE_KEYS = ("train_config", "epoch", "step", "optimizer", "rng")
+
+
+def read_train_state(path: str | Path) -> dict[str, Any]:
+    """The raw dict of a checkpoint ``train`` wrote (to resume from), with a clear error
+    for a file that lacks the training state (e.g. one saved by another tool)."""
+    payload = read_checkpoint(path)
+    missing = [k for k in TRAIN_STATE_KEYS if k not in payload]
+    if missing:
+        raise CheckpointError(
+            f"{path}: not a training checkpoint (missing {', '.join(missing)}); cannot resume"
+        )
+    return payload

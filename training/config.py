@@ -7,6 +7,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from model.config import SIZES
+
+BALANCE_MODES = ("fixed", "uniform")
+
 
 @dataclass
 class TrainConfig:
@@ -17,37 +21,82 @@ class TrainConfig:
     novelty_weight: float = 0.0  # hinged similarity to either source in a latent space
     corr_weight: float = 0.0  # envelope-copying penalty
     gan_weight: float = 0.0  # adversarial loss (multi-scale STFT discriminator)
-    mask_reg_weight: float = 0.0
-    temporal_weight: float = 0.0
+    mask_reg_weight: float = 0.0  # mask regulariser (overlap, M_in + M_tg != 1)
+    temporal_weight: float = 0.0  # masks that never change in time are penalised
     energy_balance_weight: float = 0.0  # output energy share of the input vs the balance knob
     rhythm_weight: float = 0.0  # onset-envelope agreement with the input
     harmony_weight: float = 0.0  # chroma agreement with the target
     feature_matching_weight: float = 0.0  # discriminator feature matching (with gan)
     recon_loss: str = "mse"  # "mse" (the seed) or "mrstft" (multi-resolution STFT)
     gan_warmup_epochs: int = 1  # adversarial terms switch on after this many epochs
+    novelty_margin: float = 0.9  # novelty penalizes latent cosine similarity above this
+    temporal_floor: float = 0.1  # temporal loss = max(0, floor - temporal_diversity)
     # --- balance control during training ---
-    balance_mode: str = "fixed"  # "fixed" (always `balance`) or "uniform" (U[balance_min, balance_max])
-    balance: float = 0.5
-    balance_min: float = 0.2
-    balance_max: float = 0.8
+    balance_mode: str = "fixed"  # "fixed" (always `balance`) or "uniform" (U[min, max])
+    balance: float = 0.5  # the balance knob (input share) in fixed mode
+    balance_min: float = 0.2  # lower end of the knob in uniform mode
+    balance_max: float = 0.8  # upper end of the knob in uniform mode
     auto_balance: bool = False  # raise loss_weight_input when a red flag fires
+    auto_balance_step: float = 0.1  # added to loss_weight_input per epoch while a red flag fires
+    auto_balance_max: float = 1.0  # auto_balance never raises loss_weight_input above this
+    # --- the seed's red flags (checked on the epoch's training correlations) ---
+    red_flag_target_corr: float = 0.8  # output_target_corr above this ...
+    red_flag_target_epoch: int = 20  # ... after this epoch (1-based) is a red flag
+    red_flag_input_corr: float = 0.3  # output_input_corr below this ...
+    red_flag_input_epoch: int = 30  # ... after this epoch (1-based) is a red flag
     # --- optimisation ---
-    epochs: int = 10
-    steps_per_epoch: int = 50
-    batch_size: int = 8
-    lr: float = 2e-3
-    grad_clip: float = 1.0
-    seed: int = 0
+    epochs: int = 10  # epochs to train (in total, counting resumed ones)
+    steps_per_epoch: int = 50  # optimizer steps per epoch (each rank)
+    batch_size: int = 8  # clip pairs per step per rank
+    lr: float = 2e-3  # AdamW learning rate (agent and discriminator)
+    grad_clip: float = 1.0  # max gradient norm (0 = no clipping)
+    seed: int = 0  # seeds the model, the sampler and each rank (seed + rank)
     # --- model and data ---
-    model_size: str = "small"
+    model_size: str = "small"  # tiny, small or base (AgentConfig.preset)
     data: str = "synthetic"  # "synthetic" or a folder with input/ and target/
-    crop_seconds: float = 2.0
+    crop_seconds: float = 2.0  # length of a training clip in seconds
     gain_db: float = 12.0  # each clip's gain drawn from U[-gain_db, +gain_db]
     train_pairs: int = 512  # size of the synthetic training pool
     valid_pairs: int = 16  # fixed validation pairs (held-out generator settings)
-    valid_seconds: float = 4.0
-    out: str = "runs/train"
+    valid_seconds: float = 4.0  # length of a validation clip in seconds
+    valid_gain_db: float = 12.0  # validation also runs with the input at +/- this many dB
+    # --- run ---
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda" or "cuda:N"
+    amp: bool = False  # float16 autocast + GradScaler (CUDA only; ignored on CPU)
+    num_workers: int = 0  # DataLoader worker processes per rank
+    progress: bool = True  # tqdm bar per epoch on rank 0 (only when stderr is a TTY)
+    out: str = "runs/train"  # run folder: checkpoints, metrics.jsonl, curves.png, train.log
     preset: str = ""  # the preset these values started from ("" = none)
+
+    def __post_init__(self) -> None:
+        def bad(name: str, why: str) -> ValueError:
+            return ValueError(f"training option {name}: {why}, got {getattr(self, name)!r}")
+
+        for f in dataclasses.fields(self):
+            is_weight = f.name.endswith("_weight") or f.name.startswith("loss_weight_")
+            if is_weight and not float(getattr(self, f.name)) >= 0.0:
+                raise bad(f.name, "must be >= 0")
+        for name in ("epochs", "steps_per_epoch", "batch_size", "train_pairs", "valid_pairs"):
+            if int(getattr(self, name)) < 1:
+                raise bad(name, "must be >= 1")
+        for name in ("lr", "crop_seconds", "valid_seconds"):
+            if not float(getattr(self, name)) > 0.0:
+                raise bad(name, "must be > 0")
+        for name in ("balance", "balance_min", "balance_max"):
+            if not 0.0 <= float(getattr(self, name)) <= 1.0:
+                raise bad(name, "must be in [0, 1]")
+        if self.balance_min > self.balance_max:
+            raise bad("balance_min", f"must be <= balance_max ({self.balance_max})")
+        if self.balance_mode not in BALANCE_MODES:
+            raise bad("balance_mode", f"must be one of {', '.join(BALANCE_MODES)}")
+        if self.num_workers < 0 or self.gan_warmup_epochs < 0:
+            raise bad(
+                "num_workers" if self.num_workers < 0 else "gan_warmup_epochs", "must be >= 0"
+            )
+        if self.model_size not in SIZES:
+            raise bad("model_size", f"must be one of {', '.join(SIZES)}")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise bad("device", "must be auto, cpu, cuda or cuda:N")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,0 +1,178 @@
+"""``creative-agent diagnose CHECKPOINT --input IN --target TG``: the seed's "Quick Test
+(Before Full Training)".
+
+Loads the checkpoint (``load_checkpoint``), reads both files with
+``pedalboard.io.AudioFile`` (resampled to the model's rate; more than two channels keep
+the first two), runs ``model.inference(input, target, balance)`` in PyTorch and prints the
+seed's lines::
+
+    Output→Input: 0.114
+    Output→Target: 0.862
+    ❌ PROBLEM CONFIRMED: Output copying target
+
+Correlations are the seed's: Pearson of the flattened waveforms (the target looped or
+trimmed to the input's length and matched to its channels, as ``inference`` does). The
+verdict follows the seed's alert rules on |corr| (``model.diagnostics.verdict``). Exit
+code 0 whatever the verdict; 2 for a bad file or checkpoint. ``--json`` prints one JSON
+object instead; ``--output FILE`` also writes the output audio (WAV, atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pedalboard.io import AudioFile
+
+from model.diagnostics import pearson, verdict
+from plugin_host.metrics import meets_seed_criteria
+from training.checkpoint import CheckpointError, load_checkpoint
+
+VERDICT_LINES: dict[str | None, str] = {
+    "copying_target": "❌ PROBLEM CONFIRMED: Output copying target",
+    "copying_input": "❌ PROBLEM: Output copying input (input corr > 2× target corr)",
+    "noise": "❌ PROBLEM: Output is random noise (both correlations < 0.2)",
+    "mixing": "✓ Output mixing both sources",
+    None: "❌ Correlations undefined (a silent clip?)",
+}
+
+
+class AudioReadError(ValueError):
+    """An audio file that cannot be read."""
+
+
+def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """float32 [C, T] at ``sample_rate`` Hz (C <= 2: extra channels dropped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioReadError(f"{path}: audio file not found")
+    try:
+        with AudioFile(str(path)) as f:
+            if int(round(f.samplerate)) == sample_rate:
+                audio = f.read(f.frames)
+            else:
+                with f.resampled_to(float(sample_rate)) as r:
+                    audio = r.read(r.frames)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise AudioReadError(f"{path}: cannot read audio ({exc})") from exc
+    audio = np.asarray(audio, dtype=np.float32)[:2]
+    if audio.shape[-1] == 0:
+        raise AudioReadError(f"{path}: no audio frames")
+    return audio
+
+
+def match_target(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The target [C', T'] as ``CreativeAgent.inference`` uses it against x [C, T]:
+    channels averaged (and duplicated for stereo), looped or trimmed to T."""
+    if y.shape[0] != x.shape[0]:
+        y = y.mean(dim=0, keepdim=True).expand(x.shape[0], -1)
+    t = x.shape[-1]
+    if y.shape[-1] < t:
+        y = y.repeat(1, -(-t // y.shape[-1]))
+    return y[:, :t].contiguous()
+
+
+def _finite(v: torch.Tensor) -> float | None:
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
+def diagnose(
+    checkpoint: str | Path, input_path: str | Path, target_path: str | Path, balance: float = 0.5
+) -> tuple[dict[str, Any], torch.Tensor, int]:
+    """Run the quick test: (report dict, output Tensor[C, T], sample rate in Hz)."""
+    model = load_checkpoint(checkpoint)
+    sr = model.config.sample_rate
+    x = torch.from_numpy(read_audio(input_path, sr))
+    y = match_target(x, torch.from_numpy(read_audio(target_path, sr)))
+    out = model.inference(x, y, balance=balance)
+    ri, rt = _finite(pearson(out, x)), _finite(pearson(out, y))
+    report = {
+        "checkpoint": str(checkpoint),
+        "input": str(input_path),
+        "target": str(target_path),
+        "balance": balance,
+        "sample_rate": sr,
+        "seconds": x.shape[-1] / sr,
+        "output_input_corr": ri,
+        "output_target_corr": rt,
+        "verdict": None if ri is None or rt is None else verdict(ri, rt),
+        "meets_seed_criteria": meets_seed_criteria(ri, rt),
+    }
+    return report, out, sr
+
+
+def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
+    """audio [C, T] float32 -> 32-bit float WAV at ``path``, via a temp file + rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".wav", dir=path.parent)
+    os.close(fd)
+    try:
+        with AudioFile(tmp, "w", sample_rate, audio.shape[0], bit_depth=32) as f:
+            f.write(audio)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def format_report(report: dict[str, Any]) -> str:
+    def num(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
+    met = "met" if report["meets_seed_criteria"] else "not met"
+    return "\n".join(
+        [
+            f"Output→Input: {num(report['output_input_corr'])}",
+            f"Output→Target: {num(report['output_target_corr'])}",
+            VERDICT_LINES[report["verdict"]],
+            f"Seed success criteria (input corr > 0.4, neither > 2× the other): {met}",
+        ]
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="creative-agent diagnose",
+        description="The seed's quick test: a checkpoint's output correlations with its sources.",
+    )
+    p.add_argument("checkpoint", help="a .pt checkpoint (e.g. runs/train/best_model.pt)")
+    p.add_argument("--input", required=True, help="INPUT audio file (rhythm)")
+    p.add_argument("--target", required=True, help="TARGET audio file (harmony)")
+    p.add_argument("--balance", type=float, default=0.5, help="balance knob in [0, 1]")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--output", metavar="FILE", help="also write the output audio (WAV)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not 0.0 <= args.balance <= 1.0:
+        print(
+            f"creative-agent diagnose: --balance must be in [0, 1], got {args.balance}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        report, out, sr = diagnose(args.checkpoint, args.input, args.target, args.balance)
+    except (CheckpointError, AudioReadError) as exc:
+        print(f"creative-agent diagnose: {exc}", file=sys.stderr)
+        return 2
+    if args.output:
+        write_wav(args.output, out.numpy(), sr)
+        report["output"] = str(args.output)
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -35,9 +35,10 @@ def _as_balance(balance: torch.Tensor | float, batch: int, like: torch.Tensor) -
     balance = balance.to(dtype=like.dtype, device=like.device)
     if balance.dim() == 0:
         balance = balance.expand(batch)
-    assert balance.shape == (batch,), (
-        f"balance must be a scalar or Tensor[B], got {tuple(balance.shape)}"
-    )
+    if balance.shape != (batch,):
+        raise ValueError(
+            f"balance must be a float or Tensor[B] with B = {batch}, got {tuple(balance.shape)}"
+        )
     return balance
 
 

@@ -50,7 +50,6 @@ class MaskCore(nn.Module):
         self.blocks = nn.ModuleList(ResBlock(h, cfg.kernel_size, 2**i) for i in range(cfg.n_layers))
         self.out = nn.Conv1d(h, 2 * k, 1)
         self.balance_scale = nn.Parameter(torch.tensor(1.0))
-        assert self.out.bias is not None  # Conv1d(bias=True); narrows the type for mypy
         nn.init.zeros_(self.out.weight)
         assert self.out.bias is not None
         nn.init.zeros_(self.out.bias)

@@ -9,6 +9,8 @@ number of STFT bins per band ``Tensor[K]``.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 NOISE_BELOW = 0.2
@@ -101,9 +103,10 @@ def pearson(a: torch.Tensor, b: torch.Tensor, per_item: bool = False) -> torch.T
 def verdict(output_input_corr: float, output_target_corr: float) -> str | None:
     """The seed's rules on |corr| (a polarity-inverted source still counts as present):
     ``noise`` if both < 0.2 (checked first); ``copying_target`` if target > 2× input;
-    ``copying_input`` if input > 2× target; else ``mixing``. ``None`` if either is NaN."""
+    ``copying_input`` if input > 2× target; else ``mixing``. ``None`` if either is NaN
+    (or infinite), as the numpy twin."""
     ri, rt = abs(float(output_input_corr)), abs(float(output_target_corr))
-    if ri != ri or rt != rt:
+    if not (math.isfinite(ri) and math.isfinite(rt)):
         return None
     if ri < NOISE_BELOW and rt < NOISE_BELOW:
         return "noise"

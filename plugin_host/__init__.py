@@ -1,0 +1,31 @@
+"""The host: ONNX Runtime + numpy DSP + pedalboard chains, no torch.
+
+``render``, ``Chain``, ``RenderError`` and ``RenderCancelled`` are loaded on first use, so
+``import plugin_host`` stays light (no onnxruntime, pedalboard or scipy until needed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from plugin_host.chain import Chain
+    from plugin_host.render import RenderCancelled, RenderError, render
+
+__all__ = ["Chain", "RenderCancelled", "RenderError", "render"]
+
+_LAZY = {
+    "render": "plugin_host.render",
+    "RenderError": "plugin_host.render",
+    "RenderCancelled": "plugin_host.render",
+    "Chain": "plugin_host.chain",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "render":  # the module itself: callable, it forwards to render.render
+        return importlib.import_module("plugin_host.render")
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'plugin_host' has no attribute {name!r}")

@@ -46,11 +46,13 @@ def verdict(output_input_corr: float | None, output_target_corr: float | None) -
     3. ``copying_input`` if |input corr| > 2 × |target corr|;
     4. otherwise ``mixing``.
 
-    ``None`` when either correlation is undefined.
+    ``None`` when either correlation is undefined (``None`` or NaN, as the torch twin).
     """
     if output_input_corr is None or output_target_corr is None:
         return None
-    ri, rt = abs(output_input_corr), abs(output_target_corr)
+    ri, rt = abs(float(output_input_corr)), abs(float(output_target_corr))
+    if not (np.isfinite(ri) and np.isfinite(rt)):
+        return None
     if ri < NOISE_BELOW and rt < NOISE_BELOW:
         return "noise"
     if rt > COPY_RATIO * ri:
@@ -148,3 +150,23 @@ def chroma_cos(mag_a: np.ndarray, mag_b: np.ndarray, sample_rate: int, n_fft: in
         return None
     cos = (ca[:, ok] * cb[:, ok]).sum(axis=0) / (na[ok] * nb[ok])
     return float(cos.mean())
+
+
+def band_onset_envelope(band_power: np.ndarray) -> np.ndarray:
+    """Spectral flux on band powers: [..., K, N] (mean |X|² per band and frame, e.g. the
+    agent's features before the log) -> [N].
+
+    The band-grid twin of :func:`onset_envelope` (a log-mel flux): half-wave rectified
+    frame-to-frame rise of log(1 + 100·sqrt(P)) summed over bands and leading dims; frame 0
+    is 0. It reads K values per frame instead of C·F bins (64× fewer for the small model
+    in stereo), so the host's per-clip report can afford it.
+    """
+    logp = np.log1p(100.0 * np.sqrt(np.maximum(np.asarray(band_power, np.float64), 0.0)))
+    flux = np.maximum(np.diff(logp, axis=-1), 0.0)
+    env = flux.reshape(-1, flux.shape[-2], flux.shape[-1]).sum(axis=(0, 1))
+    return np.concatenate([[0.0], env])
+
+
+def band_onset_corr(band_power_a: np.ndarray, band_power_b: np.ndarray) -> float | None:
+    """Pearson correlation of the band onset envelopes of two clips (rhythm similarity)."""
+    return pearson(band_onset_envelope(band_power_a), band_onset_envelope(band_power_b))

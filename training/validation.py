@@ -18,8 +18,10 @@ a pair cannot define, e.g. the correlation of a silent output, is left out of th
   |share - K| over pairs and knobs;
 - ``valid/in+12dB/...`` and ``valid/in-12dB/...``: the correlations, verdict and energy
   share with the input 12 dB louder / quieter;
-- ``valid/onset_corr_input``, ``valid/onset_corr_target``, ``valid/chroma_cos_target``,
-  ``valid/chroma_cos_input`` (``plugin_host.metrics`` on |STFT| from ``agent.dsp.stft``);
+- ``valid/onset_corr_input``, ``valid/onset_corr_target`` (``plugin_host.metrics.
+  band_onset_corr`` on the agent's band powers, the same measure as the host's report),
+  ``valid/chroma_cos_target``, ``valid/chroma_cos_input`` (``plugin_host.metrics.chroma_cos``
+  on |STFT| from ``agent.dsp.stft``);
 - the same correlations, verdict and onset/chroma for the plain 0.5/0.5 sum under
   ``baseline/...`` (computed once per run).
 
@@ -92,11 +94,13 @@ def _spectral(
     """Rhythm/harmony measures of one output [C, T] against its sources."""
     sr, n_fft = agent.config.sample_rate, agent.config.n_fft
     dev = agent.dsp.window.device
-    mags = agent.dsp.stft(torch.stack([out, x, y]).float().to(dev)).abs().cpu().numpy()
+    spec = agent.dsp.stft(torch.stack([out, x, y]).float().to(dev))
+    bands = agent.dsp.band_power(spec).cpu().numpy()  # [3, K, N], as the host's report
+    mags = spec.abs().cpu().numpy()
     mo, mx, my = mags[0], mags[1], mags[2]  # each [C, F, N]
     return {
-        "onset_corr_input": M.onset_corr(mo, mx),
-        "onset_corr_target": M.onset_corr(mo, my),
+        "onset_corr_input": M.band_onset_corr(bands[0], bands[1]),
+        "onset_corr_target": M.band_onset_corr(bands[0], bands[2]),
         "chroma_cos_target": M.chroma_cos(mo, my, sr, n_fft),
         "chroma_cos_input": M.chroma_cos(mo, mx, sr, n_fft),
     }

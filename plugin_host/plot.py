@@ -1,0 +1,110 @@
+"""``--plot``: a PNG with the input, target and output spectrograms and both masks over time.
+
+:class:`PlotData` collects what the figure needs while a render streams, pooled to at most
+``columns`` time columns and ``rows`` log-spaced frequency rows (flat memory for any clip
+length). Matplotlib is imported only inside :func:`save_plot` (a bare ``Figure``, which renders
+with Agg; pyplot is never touched).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import numpy as np
+
+from plugin_host.pipeline import FrameBlock
+
+
+class PlotData:
+    """Pooled spectrograms (dB) of output/input/target and band masks over ``n_frames``.
+
+    sample_rate, n_fft: the model's; band_edges: K+1 bin edges of the mask bands.
+    """
+
+    def __init__(
+        self,
+        n_frames: int,
+        sample_rate: int,
+        n_fft: int,
+        hop: int,
+        band_edges: np.ndarray,
+        columns: int = 1200,
+        rows: int = 160,
+    ) -> None:
+        self.n_frames, self.sample_rate, self.hop = n_frames, sample_rate, hop
+        self.group = max(1, -(-n_frames // columns))  # frames per column
+        self.columns = -(-n_frames // self.group)
+        n_freq = n_fft // 2 + 1
+        edges = np.unique(np.geomspace(1, n_freq, rows + 1).astype(np.int64))
+        self.row_edges = np.concatenate([[0], edges[:-1]])  # start bin of each row
+        self.row_hz = self.row_edges * sample_rate / n_fft
+        self.band_hz = np.asarray(band_edges) * sample_rate / n_fft
+        k = len(band_edges) - 1
+        self.spec = np.zeros((3, self.row_edges.size, self.columns), np.float64)
+        self.masks = np.zeros((2, k, self.columns), np.float64)
+        self.count = np.zeros(self.columns, np.float64)
+
+    def add(self, block: FrameBlock) -> None:
+        col = np.arange(block.start, block.stop) // self.group  # [n]
+        np.add.at(self.count, col, 1.0)
+        for i, p in enumerate((block.power_in, block.power_tg, block.power_out)):
+            rows = np.add.reduceat(p.sum(axis=0), self.row_edges, axis=1)  # [n, R]
+            np.add.at(self.spec[i].T, col, rows)
+        for i, m in enumerate((block.input_mask, block.target_mask)):
+            np.add.at(self.masks[i].T, col, m)
+
+    def images(self) -> tuple[np.ndarray, np.ndarray]:
+        """(spectrograms in dB [3, R, cols] in order input, target, output; masks [2, K, cols])."""
+        n = np.maximum(self.count, 1.0)
+        spec = 10.0 * np.log10(self.spec / n + 1e-10)
+        return spec, self.masks / n
+
+
+def save_plot(path: str | os.PathLike[str], data: PlotData, title: str) -> Path:
+    """Write the figure as PNG to a temp file beside ``path``; returns the temp path (the
+    caller renames it)."""
+    from matplotlib.figure import Figure  # no pyplot: no global state, safe in threads
+
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial.png")
+    spec, masks = data.images()
+    seconds = data.n_frames * data.hop / data.sample_rate
+    fig = Figure(figsize=(11, 12), layout="constrained")
+    axes = fig.subplots(5, 1, sharex=True)
+    try:
+        top = float(spec.max())
+        for ax, img, name in zip(axes[:3], spec, ("input", "target", "output"), strict=True):
+            mesh = ax.pcolormesh(
+                np.linspace(0, seconds, img.shape[1] + 1),
+                np.concatenate([data.row_hz, [data.sample_rate / 2]]),
+                img,
+                vmin=top - 90.0,
+                vmax=top,
+                cmap="magma",
+                shading="flat",
+            )
+            ax.set_yscale("symlog", linthresh=100.0)
+            ax.set_ylabel(f"{name}\nHz")
+            fig.colorbar(mesh, ax=ax, label="dB")
+        for ax, img, name in zip(axes[3:], masks, ("input mask", "target mask"), strict=True):
+            mesh = ax.pcolormesh(
+                np.linspace(0, seconds, img.shape[1] + 1),
+                data.band_hz,
+                img,
+                vmin=0.0,
+                vmax=1.0,
+                cmap="viridis",
+                shading="flat",
+            )
+            ax.set_yscale("symlog", linthresh=100.0)
+            ax.set_ylabel(f"{name}\nHz")
+            fig.colorbar(mesh, ax=ax, label="mask")
+        axes[-1].set_xlabel("time (s)")
+        fig.suptitle(title, fontsize=10)
+        fig.savefig(tmp, format="png", dpi=90)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp

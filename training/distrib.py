@@ -189,3 +189,16 @@ def average_gradients(env: DistEnv, module: nn.Module) -> None:
         n = p.grad.numel()
         p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
         offset += n
+
+
+def launch_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for launching worker processes (torchrun): ``base`` (default
+    ``os.environ``) with ``OMP_WAIT_POLICY=PASSIVE`` unless already set.
+
+    OpenMP threads otherwise busy-wait between ops; on a shared 2-core CPU that cost ~8×
+    in training throughput here (1.9 vs 15 samples/s, docs/benchmarks.md). It must be set
+    before the workers start: OpenMP reads it once, when torch loads.
+    """
+    env = dict(os.environ if base is None else base)
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return env

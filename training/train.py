@@ -473,7 +473,7 @@ def launch_torchrun(nproc: int, argv: list[str]) -> int:
     """Run ``torchrun_command`` and return its exit code."""
     cmd = torchrun_command(nproc, argv)
     log.info("launching: %s", " ".join(cmd))
-    return subprocess.call(cmd)
+    return subprocess.call(cmd, env=distrib.launch_env())
 
 
 def main(argv: list[str] | None = None) -> int:

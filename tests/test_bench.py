@@ -1,0 +1,152 @@
+"""export/bench.py and export/baselines.py: the benchmark machinery end to end at tiny sizes
+(``--quick``: real ONNX Runtime renders, real subprocesses, real torchrun jobs) and the
+reference mixes. Nothing here asserts a speed: the machine is shared and timings drift."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from export import bench
+from export.baselines import (
+    VocoderConfig,
+    channel_vocoder,
+    clip_measures,
+    plain_sum,
+    stft_roundtrip,
+    vocoder_edges,
+)
+from plugin_host.dsp import HostDSP
+from plugin_host.metrics import chroma_cos
+from tests.signals import chord
+
+SR = 44100
+# a 16-band layout for the STFT helpers (any strictly rising bin edges would do)
+EDGES = [0, 2, 4, 7, 11, 16, 23, 33, 47, 66, 93, 130, 182, 255, 357, 500, 700, 1025]
+
+# every figure the issue names, each a positive finite number after a run
+FIGURES = (
+    "host_rtf",
+    "torch_rtf",
+    "floor_rtf",
+    "host_vs_torch_ratio",
+    "host_vs_floor_ratio",
+    "end_to_end_rtf",
+    "end_to_end_seconds",
+    "rss_600s_over_10s",
+    "ddp_samples_per_s_1",
+    "ddp_samples_per_s_2",
+    "ddp_scaling_2_over_1",
+)
+
+
+def _positive(x: object) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x) and x > 0
+
+
+@pytest.mark.slow
+def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
+    assert bench.main(["--out", str(tmp_path), "--quick"]) == 0
+    data = json.loads((tmp_path / "bench.json").read_text())
+    md = (tmp_path / "benchmarks.md").read_text()
+    for key in FIGURES:
+        assert _positive(data[key]), f"{key} = {data[key]!r}"
+    for key in ("host_vs_torch_ratio", "host_vs_floor_ratio", "end_to_end_rtf",
+                "rss_600s_over_10s", "ddp_scaling_2_over_1"):  # fmt: skip
+        assert f"`{key}`" in md
+    # per-stage split of the end-to-end render: every stage measured, together the wall time
+    stages = data["end_to_end_stages_s"]
+    assert set(stages) >= {"io", "chains", "dsp", "core", "report"}
+    assert all(v >= 0 for v in stages.values())
+    assert stages["chains"] > 0 and stages["core"] > 0
+    assert sum(stages.values()) == pytest.approx(data["end_to_end_seconds"], rel=0.05)
+    # memory: one fresh process per length, none of them imported torch
+    assert len(data["rss"]) == 3 and data["memory_torch_imported"] is False
+    assert all(_positive(row["peak_mib"]) for row in data["rss"].values())
+    # baselines scored with the report's measures
+    assert set(data["baselines"]) == {"agent", "sum", "vocoder", "target_copy"}
+    assert data["baselines"]["sum"]["residual"] == pytest.approx(0.0, abs=1e-3)
+    assert data["baselines"]["target_copy"]["output_target_corr"] == pytest.approx(1.0)
+    # targets judged from the figures themselves
+    assert set(data["targets"]) == {"host_vs_torch_ratio", "host_vs_floor_ratio",
+                                    "end_to_end_rtf", "rss_600s_over_10s"}  # fmt: skip
+    for key, t in data["targets"].items():
+        assert t["value"] == data[key]
+        assert isinstance(t["met"], bool)
+    assert data["train"]["2"]["world_size"] == 2 and data["train"]["1"]["world_size"] == 1
+    if not torch.cuda.is_available():
+        assert data["gpu"] is None and "skipped: no CUDA device" in md
+    assert data["quick"] is True and "Quick run" in md
+    assert "## Closing note" in md and f"{data['host_vs_torch_ratio']:.2f}" in md
+
+
+def test_bad_arguments_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--out", str(tmp_path), "--sections", "host,nope"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit):
+        bench.main(["--out", str(tmp_path / "missing")])
+    assert not any(tmp_path.iterdir())
+
+
+def test_stft_roundtrip_returns_the_sum() -> None:
+    """Unit masks and a Hann window at 75 % overlap reconstruct input + target exactly up to
+    float32 rounding (~1e-6 of full scale; 1e-5 leaves room for the FFT's error)."""
+    rng = np.random.default_rng(0)
+    dsp = HostDSP(2048, 512, EDGES)
+    for t in (300, 512, 9000):  # shorter than a frame, one hop, several chunks
+        x = rng.standard_normal((2, t)).astype(np.float32) * 0.3
+        y = rng.standard_normal((2, t)).astype(np.float32) * 0.3
+        out = stft_roundtrip(x, y, dsp, chunk_frames=5)
+        assert out.shape == (2, t) and out.dtype == np.float32
+        np.testing.assert_allclose(out, x + y, atol=1e-5)
+
+
+def test_plain_sum_is_measured_as_an_even_linear_mix() -> None:
+    """Two independent noises of equal power mixed 50/50: least squares finds no residual and
+    an input share of 0.5; each correlation is ~1/sqrt(2) (0.02 covers 2 s of noise)."""
+    rng = np.random.default_rng(1)
+    x = (0.2 * rng.standard_normal((2, 2 * SR))).astype(np.float32)
+    y = (0.2 * rng.standard_normal((2, 2 * SR))).astype(np.float32)
+    out = plain_sum(x, y)
+    np.testing.assert_array_equal(out, np.float32(0.5) * x + np.float32(0.5) * y)
+    m = clip_measures(out, x, y, HostDSP(2048, 512, EDGES), SR)
+    assert m["residual"] == pytest.approx(0.0, abs=1e-6)
+    assert m["share_input"] == pytest.approx(0.5, abs=0.02)
+    assert m["output_input_corr"] == pytest.approx(2**-0.5, abs=0.02)
+    assert m["verdict"] == "mixing" and m["meets_seed_criteria"] is True
+    with pytest.raises(ValueError, match="balance"):
+        plain_sum(x, y, balance=1.5)
+
+
+def test_vocoder_keeps_the_input_envelope_and_the_target_pitches() -> None:
+    """Input: noise gated on for 100 ms of every 200 ms; target: a sustained chord. The
+    vocoder's output is loud where the input is on and ~silent where it is off (the STFT's
+    2048-sample frames smear ~23 ms at each edge, so only gate centres are compared), and
+    its harmony is the chord's: chroma cosine with the chord > 0.8 (the gaps' near-silent
+    frames keep it below 1), with the noise < 0.6 (noise vs the chord itself: ~0.66)."""
+    rng = np.random.default_rng(2)
+    t = 2 * SR
+    gate = ((np.arange(t) // (SR // 10)) % 2 == 0).astype(np.float32)
+    x = (0.3 * rng.standard_normal((2, t)) * gate).astype(np.float32)
+    y = chord(2.0, SR)
+    out = channel_vocoder(x, y, SR)
+    assert out.shape == x.shape and np.isfinite(out).all()
+    period, half = SR // 5, SR // 10
+    centre = slice(SR // 40, half - SR // 40)  # 25 ms in from each edge of a half-period
+    on = np.concatenate([out[:, p : p + half][:, centre] for p in range(0, t - period, period)], 1)
+    off = np.concatenate(
+        [out[:, p + half : p + period][:, centre] for p in range(0, t - period, period)], 1
+    )
+    assert np.sqrt((off**2).mean()) < 0.02 * np.sqrt((on**2).mean())
+    mag = [np.abs(HostDSP(2048, 512, EDGES).stft(s)) for s in (out, y, x)]
+    to_target, to_input = (chroma_cos(mag[0], m, SR, 2048) for m in mag[1:])
+    assert to_target is not None and to_target > 0.8
+    assert to_input is not None and to_input < 0.6
+    edges = vocoder_edges(SR, VocoderConfig())
+    assert edges[0] == 0 and edges[-1] == 1025 and all(np.diff(edges) >= 1)

@@ -31,6 +31,8 @@ class TrainConfig:
     gan_warmup_epochs: int = 1  # adversarial terms switch on after this many epochs
     novelty_margin: float = 0.9  # novelty penalizes latent cosine similarity above this
     temporal_floor: float = 0.1  # temporal loss = max(0, floor - temporal_diversity)
+    energy_balance_window: int = 16  # frames per window of energy_balance's local term
+    energy_balance_local: float = 1.0  # weight of that local term (0 = whole clip only)
     # --- balance control during training ---
     balance_mode: str = "fixed"  # "fixed" (always `balance`) or "uniform" (U[min, max])
     balance: float = 0.5  # the balance knob (input share) in fixed mode

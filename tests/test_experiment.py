@@ -1,0 +1,118 @@
+"""training/experiment.py: arguments, the computed checks, and one real tiny torchrun run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from training import experiment as X
+
+
+def test_parse_args_defaults_and_configs() -> None:
+    exp, again = X.parse_args(["seed-fix", "--configs", "default, seed_fixed", "--minutes", "3"])
+    assert exp.configs == ("default", "seed_fixed") and exp.minutes == 3.0 and exp.nproc == 2
+    assert again is None and X.parse_args(["seed-fix"])[0].configs == X.CONFIGS
+
+
+def test_bad_arguments_give_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert X.main(["seed-fix", "--configs", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("creative-agent experiment: --configs") and "\n" not in err
+    assert X.main(["seed-fix", "--epochs", "0"]) == 2
+    assert "epochs" in capsys.readouterr().err
+    assert X.main(["seed-fix", "--from_results", "/nonexistent/results.json"]) == 2
+    assert "/nonexistent/results.json" in capsys.readouterr().err
+
+
+def test_train_command_uses_torchrun_for_several_processes(tmp_path: Path) -> None:
+    exp = X.ExperimentConfig(out=tmp_path, nproc=2, epochs=3)
+    cmd = X.train_command("default", exp)
+    assert cmd[1:4] == ["-m", "torch.distributed.run", "--standalone"]
+    assert "--nproc_per_node=2" in cmd and cmd[cmd.index("--preset") + 1] == "default"
+    assert cmd[cmd.index("--epochs") + 1] == "3" and "--no_progress" in cmd
+    one = X.train_command("default", X.ExperimentConfig(out=tmp_path, nproc=1))
+    assert one[1:3] == ["-m", "training.train"]
+
+
+def _cond(ri: float, rt: float, shares: tuple[float, float, float], **kw: Any) -> dict[str, Any]:
+    rec = {
+        "output_input_corr": ri,
+        "output_target_corr": rt,
+        "input_mask_mean": 0.5,
+        "target_mask_mean": 0.5,
+        "onset_corr_input": 0.9,
+        "chroma_cos_target": 0.9,
+        **{f"energy_share@{k:g}": s for k, s in zip(X.KNOBS, shares, strict=True)},
+        **kw,
+    }
+    return X.summarize([rec])
+
+
+def test_checks_follow_the_numbers() -> None:
+    honest = (0.25, 0.55, 0.74)
+    copy = _cond(0.1, 0.9, (0.01, 0.02, 0.05))
+    good = _cond(0.6, 0.6, honest)
+    off = _cond(0.6, 0.6, (0.25, 0.62, 0.74))  # 0.12 off at knob 0.5
+    plain = _cond(0.7, 0.7, honest, onset_corr_input=0.95, chroma_cos_target=0.85)
+    conds = ("equal", "in+12dB", "in-12dB")
+    results = {
+        "runs": {
+            "seed_baseline": {"eval": dict.fromkeys(conds, copy)},
+            "default": {"eval": {"equal": good, "in+12dB": good, "in-12dB": off}},
+        },
+        "plain_sum": dict.fromkeys(conds, plain),
+    }
+    got = {c["name"]: c["passed"] for c in X.checks(results, 12.0)}
+    assert got[next(n for n in got if n.startswith("seed_baseline reproduces"))] is True
+    assert got["default meets the seed's criteria (equal)"] is True
+    assert got["default: balance knob honest within 0.1 (in+12dB)"] is True
+    assert got["default: balance knob honest within 0.1 (in-12dB)"] is False
+    assert got["default keeps more of the input's rhythm than the plain sum"] is False
+    assert got["default keeps more of the target's harmony than the plain sum"] is True
+    # a copy of the target fails the criteria
+    results["runs"]["default"]["eval"]["equal"] = copy
+    got = {c["name"]: c["passed"] for c in X.checks(results, 12.0)}
+    assert got["default meets the seed's criteria (equal)"] is False
+
+
+@pytest.mark.slow
+def test_tiny_experiment_under_torchrun(tmp_path: Path) -> None:
+    """One real run: the seed baseline, tiny model, 2 torchrun processes, 1 short epoch;
+    the doc, plot and JSON are written and hold that run's numbers."""
+    argv = [
+        "seed-fix", "--out", str(tmp_path / "runs"), "--docs", str(tmp_path / "docs"),
+        "--configs", "seed_baseline", "--nproc", "2", "--model_size", "tiny", "--epochs", "1",
+        "--steps_per_epoch", "2", "--batch_size", "2", "--crop_seconds", "0.5",
+        "--train_pairs", "8", "--valid_pairs", "2", "--valid_seconds", "1.0", "--minutes", "3",
+    ]  # fmt: skip
+    assert X.main(argv) == 0
+    docs = tmp_path / "docs"
+    results = json.loads((docs / "experiment-seed-fix.json").read_text())
+    run = results["runs"]["seed_baseline"]
+    assert run["status"] == "ok" and run["epochs_done"] == 1
+    assert len(run["curve"]) == 1 and run["curve"][0]["valid_input_corr"] is not None
+    equal = run["eval"]["equal"]
+    assert equal["pairs"] == 2 and 0.0 <= equal["energy_share@0.5"] <= 1.0
+    text = (docs / "experiment-seed-fix.md").read_text()
+    assert f"| `seed_baseline` | {equal['input_mask_mean']:.2f} /" in text
+    assert "| plain 0.5/0.5 sum |" in text and "in+12dB" in text
+    assert (docs / "experiment-seed-fix.png").read_bytes()[:4] == b"\x89PNG"
+    assert not list(docs.glob(".*tmp*"))  # no temp files left behind
+    # re-render from the JSON alone: the same doc
+    again = tmp_path / "again"
+    assert (
+        X.main(
+            [
+                "seed-fix",
+                "--docs",
+                str(again),
+                "--from_results",
+                str(docs / "experiment-seed-fix.json"),
+            ]
+        )
+        == 0
+    )
+    assert (again / "experiment-seed-fix.md").read_text() == text

@@ -1,0 +1,465 @@
+"""Training losses of the creative agent: one documented function per term, and
+``generator_losses`` / ``discriminator_losses`` that return them as a named dict.
+
+Conventions: audio ``Tensor[B, C, T]`` (float, full scale 1.0, at the agent's sample
+rate); masks and band powers ``Tensor[B, K, N]`` on the agent's band grid; the balance
+control ``b`` is ``Tensor[B]`` in [0, 1] (the input's intended share; 0.5 = 50/50).
+Every loss is a 0-dim tensor, unweighted; ``generator_losses`` adds ``total`` = Σ w·loss
+with the weights of ``TrainConfig`` named in ``LOSS_WEIGHTS``.
+
+Spectral losses use the agent's own STFT (``agent.dsp``: Hann, n_fft, hop); the onset
+envelope and chroma are the torch twins of ``plugin_host.metrics.onset_envelope`` and
+``plugin_host.metrics.chroma`` (same formulas; tests/test_losses.py ties them).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from model.agent import AgentOutput, CreativeAgent
+from model.diagnostics import energy_share, mask_stats
+from training.config import TrainConfig
+
+# loss name -> TrainConfig field holding its weight
+LOSS_WEIGHTS: dict[str, str] = {
+    "recon_input": "loss_weight_input",
+    "recon_target": "loss_weight_target",
+    "balance": "balance_loss_weight",
+    "novelty": "novelty_weight",
+    "corr": "corr_weight",
+    "gan": "gan_weight",
+    "feature_matching": "feature_matching_weight",
+    "mask_reg": "mask_reg_weight",
+    "temporal": "temporal_weight",
+    "energy_balance": "energy_balance_weight",
+    "rhythm": "rhythm_weight",
+    "harmony": "harmony_weight",
+}
+ADVERSARIAL = ("gan", "feature_matching")
+
+# (n_fft, hop) of the multi-resolution STFT reconstruction loss, in samples
+MRSTFT_RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
+NOVELTY_SEED = 1234  # seeds the fixed random projection of the novelty latent space
+NOVELTY_DIM = 64  # channels of that latent space
+CHROMA_FMIN, CHROMA_FMAX = 55.0, 5000.0  # Hz, as plugin_host.metrics.chroma
+ENERGY_BALANCE_EPS = 1e-3  # keeps logit(share) finite for a silent source
+_EPS = 1e-8
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _magnitude(spec: Tensor) -> Tensor:
+    """complex Tensor[...] -> |X| with a floor inside the root (finite gradient at 0)."""
+    return torch.sqrt(spec.real.square() + spec.imag.square() + 1e-12)
+
+
+def pearson_rows(a: Tensor, b: Tensor) -> Tensor:
+    """Pearson correlation of each row: a, b Tensor[B, L] -> Tensor[B] in [-1, 1].
+
+    A constant row gives 0 (not NaN): the small floor in the denominator keeps the loss
+    finite where the correlation is undefined.
+    """
+    assert a.shape == b.shape and a.dim() == 2, f"{tuple(a.shape)} vs {tuple(b.shape)}"
+    x = a - a.mean(dim=1, keepdim=True)
+    y = b - b.mean(dim=1, keepdim=True)
+    num = (x * y).sum(dim=1)
+    den = torch.sqrt(x.square().sum(dim=1) * y.square().sum(dim=1) + 1e-20)
+    return num / den
+
+
+def onset_envelope(mag: Tensor) -> Tensor:
+    """Spectral flux, torch twin of ``plugin_host.metrics.onset_envelope``.
+
+    mag: |STFT| Tensor[B, C, F, N] -> Tensor[B, N]: the half-wave rectified frame-to-frame
+    rise of log(1 + 100·|X|), summed over channels and bins; frame 0 is 0. One frame is
+    ``hop`` samples (11.6 ms at 512 / 44.1 kHz).
+    """
+    assert mag.dim() == 4, f"expected [B, C, F, N], got {tuple(mag.shape)}"
+    logm = torch.log1p(100.0 * mag)
+    flux = F.relu(logm[..., 1:] - logm[..., :-1]).sum(dim=(1, 2))  # [B, N-1]
+    return F.pad(flux, (1, 0))
+
+
+def chroma_matrix(sample_rate: int, n_fft: int, dtype: torch.dtype = torch.float32) -> Tensor:
+    """Folding matrix Tensor[12, F]: 1 where STFT bin f (in [55, 5000] Hz) has pitch class
+    c (C = 0, rounded to the nearest semitone of A4 = 440 Hz), else 0."""
+    n_freq = n_fft // 2 + 1
+    freqs = torch.arange(n_freq, dtype=torch.float64) * sample_rate / n_fft
+    sel = (freqs >= CHROMA_FMIN) & (freqs <= CHROMA_FMAX)
+    mat = torch.zeros(12, n_freq, dtype=dtype)
+    bins = torch.nonzero(sel).squeeze(1)
+    pc = torch.round(12 * torch.log2(freqs[bins] / 440.0) + 69).to(torch.long) % 12
+    mat[pc, bins] = 1.0
+    return mat
+
+
+def chroma(mag: Tensor, sample_rate: int, n_fft: int) -> Tensor:
+    """12-bin chroma, torch twin of ``plugin_host.metrics.chroma``.
+
+    mag: |STFT| Tensor[B, C, F, N] -> Tensor[B, 12, N]: power |X|² of the bins in
+    [55, 5000] Hz summed per pitch class and over channels.
+    """
+    assert mag.dim() == 4, f"expected [B, C, F, N], got {tuple(mag.shape)}"
+    power = mag.square().sum(dim=1)  # [B, F, N]
+    fold = chroma_matrix(sample_rate, n_fft, power.dtype).to(power.device)
+    return torch.einsum("cf,bfn->bcn", fold, power)
+
+
+def chroma_cosine(chroma_a: Tensor, chroma_b: Tensor) -> Tensor:
+    """Mean frame-wise cosine of two chromagrams Tensor[B, 12, N] -> Tensor[B].
+
+    As ``plugin_host.metrics.chroma_cos``: frames where either chroma norm is below 1e-9 of
+    the item's largest norm are left out (an item with no such frame gives 0).
+    """
+    na, nb = chroma_a.norm(dim=1), chroma_b.norm(dim=1)  # [B, N]
+    cos = (chroma_a * chroma_b).sum(dim=1) / (na * nb + 1e-20)
+    with torch.no_grad():
+        top = torch.maximum(na.amax(dim=1), nb.amax(dim=1)).clamp_min(1e-30)[:, None]
+        ok = ((na > 1e-9 * top) & (nb > 1e-9 * top)).to(cos.dtype)
+    return (cos * ok).sum(dim=1) / ok.sum(dim=1).clamp_min(1.0)
+
+
+# ------------------------------------------------------------------------- the losses
+
+
+def recon_mse(output: Tensor, reference: Tensor) -> Tensor:
+    """The seed's reconstruction: mean((y - x)²) over all samples of Tensor[B, C, T]
+    (units: squared full scale)."""
+    assert output.shape == reference.shape, f"{tuple(output.shape)} vs {tuple(reference.shape)}"
+    return F.mse_loss(output, reference)
+
+
+def recon_mrstft(
+    output: Tensor, reference: Tensor, resolutions: tuple[tuple[int, int], ...] = MRSTFT_RESOLUTIONS
+) -> Tensor:
+    """Multi-resolution STFT loss of Tensor[B, C, T] against Tensor[B, C, T].
+
+    For each (n_fft, hop) in ``resolutions`` (samples, Hann window):
+    ‖|Y| - |X|‖_F / ‖|X|‖_F (spectral convergence) + mean |log|Y| - log|X|| (log magnitude,
+    natural log, |·| floored at 1e-5); averaged over resolutions. 0 iff equal magnitudes.
+    """
+    assert output.shape == reference.shape, f"{tuple(output.shape)} vs {tuple(reference.shape)}"
+    b, c, t = output.shape
+    y, x = output.reshape(b * c, t), reference.reshape(b * c, t)
+    total = output.new_zeros(())
+    for n_fft, hop in resolutions:
+        win = torch.hann_window(n_fft, periodic=True, dtype=output.dtype, device=output.device)
+        sy = _magnitude(torch.stft(y, n_fft, hop, window=win, return_complex=True))
+        sx = _magnitude(torch.stft(x, n_fft, hop, window=win, return_complex=True))
+        sc = torch.linalg.norm(sy - sx) / (torch.linalg.norm(sx) + _EPS)
+        logmag = (torch.log(sy.clamp_min(1e-5)) - torch.log(sx.clamp_min(1e-5))).abs().mean()
+        total = total + sc + logmag
+    return total / len(resolutions)
+
+
+def balance_loss(input_mask: Tensor, target_mask: Tensor, balance: Tensor) -> Tensor:
+    """The seed's mask-mean balance: (mean M_in - b)² + (mean M_tg - (1 - b))².
+
+    masks Tensor[B, K, N] in [0, 1], balance Tensor[B]. With one ``b`` for the whole batch
+    the means are over the batch (exactly the seed's formula at b = 0.5); with per-item
+    ``b`` each item's means are compared to its own ``b`` and the squares averaged.
+    It only constrains mask *values*, not where their ones fall (the seed's failure).
+    """
+    assert input_mask.shape == target_mask.shape and input_mask.dim() == 3
+    assert balance.shape == (input_mask.shape[0],), f"balance {tuple(balance.shape)}"
+    m_in, m_tg = input_mask.mean(dim=(1, 2)), target_mask.mean(dim=(1, 2))
+    d_in, d_tg = m_in - balance, m_tg - (1.0 - balance)
+    if bool((balance == balance[0]).all()):
+        return d_in.mean().square() + d_tg.mean().square()
+    return (d_in.square() + d_tg.square()).mean()
+
+
+def _logit_error(share: Tensor, balance: Tensor) -> Tensor:
+    """logit(share') - logit(b') with x' = ε + (1 - 2ε)·x (ε = ``ENERGY_BALANCE_EPS``)."""
+    eps = ENERGY_BALANCE_EPS
+    return torch.logit(eps + (1 - 2 * eps) * share) - torch.logit(eps + (1 - 2 * eps) * balance)
+
+
+def energy_balance_loss(
+    input_mask: Tensor,
+    target_mask: Tensor,
+    input_band_power: Tensor,
+    target_band_power: Tensor,
+    band_sizes: Tensor,
+    balance: Tensor,
+    window: int = 1,
+    local: float = 1.0,
+) -> Tensor:
+    """Output energy share of the input vs the knob, on the logit scale: clip + local terms.
+
+    share = E_in / (E_in + E_tg), the input's share of the output's energy after masking
+    (``model.diagnostics.energy_share``; E = Σ|M·X|² over the STFT grid). Error
+    e = logit(share') - logit(b') with x' = ε + (1 - 2ε)·x (ε = 1e-3: a silent source gives
+    a finite error), i.e. ln(E_in / E_tg) against ln(b / (1 - b)); ρ = Huber (δ = 1):
+    e²/2 for |e| < 1, |e| - 1/2 beyond.
+
+    - clip term: mean over items of ρ(e) for the whole clip's share (what the knob means);
+    - local term (× ``local``): the same error for windows of ``window`` frames (hop
+      ``window // 2``, at least 1), averaged over the windows of an item with weights
+      proportional to their unmasked energy (silence does not count), then over items.
+
+    A share right in every window is right for the clip, and it is a rule the per-frame
+    mask net can learn from what it sees, so it carries over to unseen material; the
+    whole-clip term alone left the share ~0.1 under the knob on held-out kits and
+    timbres (docs/losses.md). Tensors [B, K, N], band_sizes [K], balance [B].
+    Share 0.4 or 0.6 at b = 0.5 costs 0.082 per term; a source 24 dB louder than the other,
+    unmasked, about 5. The logit scale keeps the gradient alive where the share saturates
+    (clips ±12 dB apart), which a squared share error would not.
+
+    Unlike ``balance_loss`` this sees *where* the masks pass energy, so it fixes the seed's
+    root cause (an input mask of ones where the input is quiet).
+    """
+    if window < 1:
+        raise ValueError(f"energy_balance_window must be >= 1, got {window}")
+    share = energy_share(input_mask, target_mask, input_band_power, target_band_power, band_sizes)
+    err = _logit_error(share, balance)
+    loss = F.huber_loss(err, torch.zeros_like(err), delta=1.0)
+    if local <= 0:
+        return loss
+    w = band_sizes[None, :, None]
+    e_in = (input_mask.square() * input_band_power * w).sum(dim=1)  # [B, N]
+    e_tg = (target_mask.square() * target_band_power * w).sum(dim=1)
+    raw = ((input_band_power + target_band_power) * w).sum(dim=1)
+    size = min(window, e_in.shape[-1])
+    stride = max(1, size // 2)
+
+    def pool(e: Tensor) -> Tensor:
+        return F.avg_pool1d(e[:, None], size, stride)[:, 0]  # [B, W]
+
+    p_in, p_tg, p_raw = pool(e_in), pool(e_tg), pool(raw)
+    err_w = _logit_error(p_in / (p_in + p_tg + 1e-12), balance[:, None])
+    weight = (p_raw / p_raw.sum(dim=1, keepdim=True).clamp_min(1e-20)).detach()
+    huber = F.huber_loss(err_w, torch.zeros_like(err_w), delta=1.0, reduction="none")
+    return loss + local * (weight * huber).sum(dim=1).mean()
+
+
+def novelty_loss(
+    out_band_power: Tensor, in_band_power: Tensor, tg_band_power: Tensor, margin: float = 0.9
+) -> Tensor:
+    """Hinged similarity to either source in a fixed random latent space.
+
+    Latent of a clip: its log band power (the agent's K mel bands, Tensor[B, K, N]),
+    standardised per item (zero mean, unit variance over bands × frames), then a fixed
+    random 1-D conv over frames (K → 64 channels, kernel 5, weights drawn from a generator
+    seeded with ``NOVELTY_SEED``, so the space is the same in every process and run) and
+    tanh; flattened per item. Loss = mean over items of h(cos(z_out, z_in)) +
+    h(cos(z_out, z_tg)) with h(s) = max(0, s - margin) / (1 - margin): 0 until the output is
+    more than ``margin`` similar to a source, 1 per copied source. Hinged so that it cannot
+    be satisfied by drifting towards noise: anything below the margin costs nothing.
+    """
+    assert out_band_power.shape == in_band_power.shape == tg_band_power.shape
+    assert out_band_power.dim() == 3, f"expected [B, K, N], got {tuple(out_band_power.shape)}"
+    k = out_band_power.shape[1]
+    gen = torch.Generator().manual_seed(NOVELTY_SEED)
+    weight = torch.randn(NOVELTY_DIM, k, 5, generator=gen) / math.sqrt(5 * k)
+    weight = weight.to(dtype=out_band_power.dtype, device=out_band_power.device)
+
+    def latent(band_power: Tensor) -> Tensor:
+        logp = torch.log(band_power + 1e-10)
+        logp = logp - logp.mean(dim=(1, 2), keepdim=True)
+        logp = logp / (logp.std(dim=(1, 2), keepdim=True) + 1e-5)
+        return torch.tanh(F.conv1d(logp, weight, padding=2)).flatten(1)
+
+    z_out = latent(out_band_power)
+    with torch.no_grad():
+        z_in, z_tg = latent(in_band_power), latent(tg_band_power)
+    hinge = [F.relu(F.cosine_similarity(z_out, z, dim=1) - margin) for z in (z_in, z_tg)]
+    return ((hinge[0] + hinge[1]) / (1.0 - margin)).mean()
+
+
+def frame_envelope(mag: Tensor) -> Tensor:
+    """Amplitude envelope: |STFT| Tensor[B, C, F, N] -> frame RMS over bins and channels,
+    Tensor[B, N] (linear amplitude)."""
+    return torch.sqrt(mag.square().mean(dim=(1, 2)) + 1e-12)
+
+
+def corr_loss(out_mag: Tensor, in_mag: Tensor, tg_mag: Tensor) -> Tensor:
+    """Envelope-copying penalty: mean over items of (r_in - r_tg)², r_s the Pearson
+    correlation of the output's frame envelope with source s's (``frame_envelope``).
+    0 when the output's loudness contour follows both sources equally, up to 4 when it
+    follows one and mirrors the other. mags: Tensor[B, C, F, N]."""
+    env_out = frame_envelope(out_mag)
+    with torch.no_grad():
+        env_in, env_tg = frame_envelope(in_mag), frame_envelope(tg_mag)
+    r_in, r_tg = pearson_rows(env_out, env_in), pearson_rows(env_out, env_tg)
+    return (r_in - r_tg).square().mean()
+
+
+def rhythm_loss(out_mag: Tensor, in_mag: Tensor) -> Tensor:
+    """1 - Pearson(onset envelope of the output, onset envelope of the input), averaged over
+    items: 0 when the output's onsets follow the input's exactly, 2 when reversed.
+    mags: |STFT| Tensor[B, C, F, N] (``onset_envelope`` defines the envelope)."""
+    with torch.no_grad():
+        env_in = onset_envelope(in_mag)
+    return (1.0 - pearson_rows(onset_envelope(out_mag), env_in)).mean()
+
+
+def harmony_loss(out_mag: Tensor, tg_mag: Tensor, sample_rate: int, n_fft: int) -> Tensor:
+    """1 - mean frame-wise cosine of the output's chroma with the target's (``chroma``,
+    ``chroma_cosine``), averaged over items; in [0, 1] since chroma is non-negative.
+    mags: |STFT| Tensor[B, C, F, N] at ``n_fft`` samples and ``sample_rate`` Hz."""
+    with torch.no_grad():
+        c_tg = chroma(tg_mag, sample_rate, n_fft)
+    return (1.0 - chroma_cosine(chroma(out_mag, sample_rate, n_fft), c_tg)).mean()
+
+
+def temporal_loss(input_mask: Tensor, target_mask: Tensor, floor: float = 0.1) -> Tensor:
+    """Rewards masks that change in time: max(0, floor - temporal_diversity), with
+    ``temporal_diversity`` from ``model.diagnostics.mask_stats`` (mean std over frames).
+    0 once the masks vary by ``floor`` on average; ``floor`` for static masks."""
+    return F.relu(floor - mask_stats(input_mask, target_mask)["temporal_diversity"])
+
+
+def gan_generator_loss(fake_outputs: list[tuple[Tensor, list[Tensor]]]) -> Tensor:
+    """Hinge generator loss, mean over scales of mean(max(0, 1 - D(y))): 0 once the
+    discriminator scores the output as real by a margin. Input: the discriminator's
+    output on the generated audio."""
+    losses = [F.relu(1.0 - logits).mean() for logits, _ in fake_outputs]
+    return torch.stack(losses).mean()
+
+
+def feature_matching_loss(
+    fake_outputs: list[tuple[Tensor, list[Tensor]]],
+    reference_outputs: list[list[tuple[Tensor, list[Tensor]]]],
+) -> Tensor:
+    """Time-pooled feature matching against each reference clip (EnCodec's relative L1).
+
+    For every scale and layer, features [B, ch, R, N] are averaged over frames; the loss is
+    mean |pool(f_out) - pool(f_ref)| / mean |pool(f_ref)|, averaged over layers, scales and
+    references. Pooling over time asks the output for the references' texture statistics
+    without asking it to copy their time course (there is no true mix to match).
+    """
+    terms: list[Tensor] = []
+    for ref in reference_outputs:
+        for (_, f_fake), (_, f_ref) in zip(fake_outputs, ref, strict=True):
+            for a, r in zip(f_fake, f_ref, strict=True):
+                pa, pr = a.mean(dim=-1), r.detach().mean(dim=-1)
+                terms.append((pa - pr).abs().mean() / (pr.abs().mean() + _EPS))
+    return torch.stack(terms).mean()
+
+
+# ----------------------------------------------------------------------- the two dicts
+
+
+def check_loss_options(cfg: TrainConfig) -> None:
+    """Raise ValueError naming the field if a loss option of ``cfg`` is out of range."""
+    if cfg.recon_loss not in ("mse", "mrstft"):
+        raise ValueError(f"recon_loss must be 'mse' or 'mrstft', got {cfg.recon_loss!r}")
+    if not 0.0 <= cfg.novelty_margin < 1.0:
+        raise ValueError(f"novelty_margin must be in [0, 1), got {cfg.novelty_margin}")
+    if cfg.energy_balance_window < 1:
+        raise ValueError(f"energy_balance_window must be >= 1, got {cfg.energy_balance_window}")
+    if cfg.energy_balance_local < 0 or cfg.temporal_floor < 0:
+        name = "energy_balance_local" if cfg.energy_balance_local < 0 else "temporal_floor"
+        raise ValueError(f"{name} must be >= 0, got {getattr(cfg, name)}")
+
+
+def generator_losses(
+    out: AgentOutput,
+    input: Tensor,
+    target: Tensor,
+    balance: Tensor,
+    cfg: TrainConfig,
+    agent: CreativeAgent,
+    disc: nn.Module | None = None,
+    gan_active: bool = False,
+) -> dict[str, Tensor]:
+    """All generator-side losses of one batch, by name, plus ``total``.
+
+    out: the agent's forward on (input, target, balance); input, target: Tensor[B, C, T];
+    balance: Tensor[B]. Computes each loss of ``LOSS_WEIGHTS`` whose ``cfg`` weight is > 0
+    (``balance`` always, as the seed logs it); ``gan`` and ``feature_matching`` only when
+    ``gan_active`` (the trainer switches them on after ``cfg.gan_warmup_epochs``) and
+    ``disc`` is given. ``total`` = Σ weight · loss over the computed terms.
+    """
+    b = input.shape[0]
+    assert target.shape == input.shape == out.audio.shape, "input, target, output shapes differ"
+    assert balance.shape == (b,), f"balance must be Tensor[{b}], got {tuple(balance.shape)}"
+    weights = {name: float(getattr(cfg, field)) for name, field in LOSS_WEIGHTS.items()}
+    check_loss_options(cfg)
+    want = {name for name, w in weights.items() if w > 0} | {"balance"}
+    if not (gan_active and disc is not None):
+        want -= set(ADVERSARIAL)
+
+    spectral = {"novelty", "corr", "rhythm", "harmony"}
+    specs: dict[str, Tensor] = {}
+    mags: dict[str, Tensor] = {}
+    if want & spectral:
+        specs["out"] = agent.dsp.stft(out.audio)
+        mags["out"] = _magnitude(specs["out"])
+        with torch.no_grad():
+            mags["in"] = _magnitude(agent.dsp.stft(input))
+            mags["tg"] = _magnitude(agent.dsp.stft(target))
+
+    recon = recon_mse if cfg.recon_loss == "mse" else recon_mrstft
+    losses: dict[str, Tensor] = {}
+    if "recon_input" in want:
+        losses["recon_input"] = recon(out.audio, input)
+    if "recon_target" in want:
+        losses["recon_target"] = recon(out.audio, target)
+    losses["balance"] = balance_loss(out.input_mask, out.target_mask, balance)
+    if "novelty" in want:
+        losses["novelty"] = novelty_loss(
+            agent.dsp.band_power(specs["out"]),
+            out.input_band_power.detach(),
+            out.target_band_power.detach(),
+            cfg.novelty_margin,
+        )
+    if "corr" in want:
+        losses["corr"] = corr_loss(mags["out"], mags["in"], mags["tg"])
+    if want & set(ADVERSARIAL):
+        assert disc is not None
+        fake = disc(out.audio)
+        if "gan" in want:
+            losses["gan"] = gan_generator_loss(fake)
+        if "feature_matching" in want:
+            with torch.no_grad():
+                refs = [disc(input), disc(target)]
+            losses["feature_matching"] = feature_matching_loss(fake, refs)
+    if "mask_reg" in want:
+        losses["mask_reg"] = mask_stats(out.input_mask, out.target_mask)["mask_reg"]
+    if "temporal" in want:
+        losses["temporal"] = temporal_loss(out.input_mask, out.target_mask, cfg.temporal_floor)
+    if "energy_balance" in want:
+        losses["energy_balance"] = energy_balance_loss(
+            out.input_mask,
+            out.target_mask,
+            out.input_band_power,
+            out.target_band_power,
+            agent.dsp.band_sizes,
+            balance,
+            window=cfg.energy_balance_window,
+            local=cfg.energy_balance_local,
+        )
+    if "rhythm" in want:
+        losses["rhythm"] = rhythm_loss(mags["out"], mags["in"])
+    if "harmony" in want:
+        sr, n_fft = agent.config.sample_rate, agent.config.n_fft
+        losses["harmony"] = harmony_loss(mags["out"], mags["tg"], sr, n_fft)
+
+    total = out.audio.new_zeros(())
+    for name, value in losses.items():
+        total = total + weights[name] * value
+    losses["total"] = total
+    return losses
+
+
+def discriminator_losses(disc: nn.Module, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+    """Hinge loss of the discriminator: ``real`` = mean over scales of
+    mean(max(0, 1 - D(x))), ``fake`` = mean over scales of mean(max(0, 1 + D(y))),
+    ``total`` = real + fake.
+
+    real: Tensor[B', C, T] clips of real music. There is no true mix to show it, so pass
+    the *sources*: ``torch.cat([input, target])`` (both are real recordings; the output
+    should sound like music, not like either of them in particular).
+    fake: Tensor[B, C, T] the agent's output, detached (``out.audio.detach()``).
+    """
+    assert real.dim() == 3 and fake.dim() == 3, "real and fake must be [B, C, T]"
+    loss_real = torch.stack([F.relu(1.0 - lg).mean() for lg, _ in disc(real)]).mean()
+    loss_fake = torch.stack([F.relu(1.0 + lg).mean() for lg, _ in disc(fake)]).mean()
+    return {"real": loss_real, "fake": loss_fake, "total": loss_real + loss_fake}

@@ -23,9 +23,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 DEMO_CHAIN: dict[str, Any] = {
-    "input_chain": [{"plugin": "Compressor", "threshold_db": -18.0, "ratio": 3.0}],
-    "target_chain": [{"plugin": "Reverb", "room_size": 0.4, "wet_level": 0.2}],
-    "output_chain": [{"plugin": "Limiter", "threshold_db": -1.0}],
+    "input_chain": [{"plugin": "Compressor", "params": {"threshold_db": -18.0, "ratio": 3.0}}],
+    "target_chain": [{"plugin": "Reverb", "params": {"room_size": 0.4, "wet_level": 0.2}}],
+    "output_chain": [{"plugin": "Limiter", "params": {"threshold_db": -1.0}}],
 }
 
 

@@ -79,7 +79,7 @@ class ExperimentConfig:
     minutes: float = 15.0
     nproc: int = 2
     epochs: int = 15
-    steps_per_epoch: int = 120
+    steps_per_epoch: int = 100
     batch_size: int = 4
     crop_seconds: float = 2.0
     train_pairs: int = 512
@@ -208,15 +208,18 @@ def _conditions(gain_db: float) -> tuple[tuple[str, float], ...]:
 
 
 def _spectral(agent: CreativeAgent, out: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:  # fmt: skip
-    """Onset and chroma measures (plugin_host.metrics) of out [C, T] vs x, y [C, T]."""
+    """Rhythm and harmony measures (plugin_host.metrics) of out [C, T] vs x, y [C, T]: band
+    onset correlation on the agent's band powers (the host report's and the trainer's
+    measure) and chroma cosine on |STFT|."""
     sr, n_fft = agent.config.sample_rate, agent.config.n_fft
-    mags = agent.dsp.stft(torch.stack([out, x, y]).float()).abs().numpy()
-    mo, mx, my = mags[0], mags[1], mags[2]
+    spec = agent.dsp.stft(torch.stack([out, x, y]).float())
+    bands = agent.dsp.band_power(spec).numpy()  # [3, K, N]
+    mags = spec.abs().numpy()  # [3, C, F, N]
     return dict(
-        onset_corr_input=M.onset_corr(mo, mx),
-        onset_corr_target=M.onset_corr(mo, my),
-        chroma_cos_input=M.chroma_cos(mo, mx, sr, n_fft),
-        chroma_cos_target=M.chroma_cos(mo, my, sr, n_fft),
+        onset_corr_input=M.band_onset_corr(bands[0], bands[1]),
+        onset_corr_target=M.band_onset_corr(bands[0], bands[2]),
+        chroma_cos_input=M.chroma_cos(mags[0], mags[1], sr, n_fft),
+        chroma_cos_target=M.chroma_cos(mags[0], mags[2], sr, n_fft),
     )
 
 
@@ -455,8 +458,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         'Mask means are the seed\'s "Input mask / Target mask" at knob 0.5; the energy share '
         "is the input's share of the output energy after masking "
         "(`model.diagnostics.energy_share`), per knob; onset corr = Pearson correlation of "
-        "spectral-flux envelopes (rhythm), chroma cos = mean frame-wise cosine of 12-bin "
-        "chroma (harmony), both from `plugin_host/metrics.py`. Values are means over the "
+        "spectral-flux envelopes on the agent's 32 mel bands (rhythm; `band_onset_corr`, the "
+        "host report's measure), chroma cos = mean frame-wise cosine of 12-bin chroma "
+        "(harmony; `chroma_cos`), both from `plugin_host/metrics.py`. Values are means over the "
         "validation pairs; the verdict and the seed criteria use the mean correlations.",
         "",
         f"## Input {gain_db:g} dB louder / quieter than the target",
@@ -551,11 +555,12 @@ def reading(results: dict[str, Any]) -> list[str]:
             "- `default` does not beat the plain sum on both rhythm and harmony here. What "
             "was tried during development (docs/losses.md, table): energy balance over the "
             "whole clip only, per frame, and over windows of 16 and 32 frames, harmony "
-            "weights 0.5–2 against energy weights 2–3. At an honest share the agent ties "
-            "the sum on rhythm and stays just under it on harmony: the windowed energy "
-            "term turns the target down where the input is weak, which costs chroma in "
-            "those frames, and the whole-clip term alone does not keep the knob honest on "
-            "held-out material."
+            "weights 0.5–2 against energy weights 2–3. In those runs, wherever the share was "
+            "honest the agent tied the sum on rhythm and stayed just under it on harmony; "
+            "the whole-clip term alone, which leaves the masks the most freedom, did not "
+            "keep the knob honest on held-out material. A likely reason (not isolated): "
+            "where the input is weak inside a window, the windowed term can only reach the "
+            "knob by turning the target down, which costs chroma in those frames."
         )
     return out
 

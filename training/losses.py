@@ -8,8 +8,8 @@ Every loss is a 0-dim tensor, unweighted; ``generator_losses`` adds ``total`` = 
 with the weights of ``TrainConfig`` named in ``LOSS_WEIGHTS``.
 
 Spectral losses use the agent's own STFT (``agent.dsp``: Hann, n_fft, hop); the onset
-envelope and chroma are the torch twins of ``plugin_host.metrics.onset_envelope`` and
-``plugin_host.metrics.chroma`` (same formulas; tests/test_losses.py ties them).
+envelope and chroma are the torch twins of ``plugin_host.metrics.band_onset_envelope``
+and ``plugin_host.metrics.chroma`` (same formulas; tests/test_losses.py ties them).
 """
 
 from __future__ import annotations
@@ -72,16 +72,19 @@ def pearson_rows(a: Tensor, b: Tensor) -> Tensor:
     return num / den
 
 
-def onset_envelope(mag: Tensor) -> Tensor:
-    """Spectral flux, torch twin of ``plugin_host.metrics.onset_envelope``.
+def band_onset_envelope(band_power: Tensor) -> Tensor:
+    """Spectral flux on the band grid, torch twin of
+    ``plugin_host.metrics.band_onset_envelope`` (the measure of the host's report and of
+    the trainer's validation).
 
-    mag: |STFT| Tensor[B, C, F, N] -> Tensor[B, N]: the half-wave rectified frame-to-frame
-    rise of log(1 + 100·|X|), summed over channels and bins; frame 0 is 0. One frame is
-    ``hop`` samples (11.6 ms at 512 / 44.1 kHz).
+    band_power: mean |X|² per band and frame, Tensor[B, K, N] (``AgentOutput.*_band_power``
+    or ``agent.dsp.band_power``) -> Tensor[B, N]: the half-wave rectified frame-to-frame
+    rise of log(1 + 100·sqrt(P)) summed over bands; frame 0 is 0. One frame is ``hop``
+    samples (11.6 ms at 512 / 44.1 kHz).
     """
-    assert mag.dim() == 4, f"expected [B, C, F, N], got {tuple(mag.shape)}"
-    logm = torch.log1p(100.0 * mag)
-    flux = F.relu(logm[..., 1:] - logm[..., :-1]).sum(dim=(1, 2))  # [B, N-1]
+    assert band_power.dim() == 3, f"expected [B, K, N], got {tuple(band_power.shape)}"
+    logp = torch.log1p(100.0 * torch.sqrt(band_power.clamp_min(0.0) + 1e-12))
+    flux = F.relu(logp[..., 1:] - logp[..., :-1]).sum(dim=1)  # [B, N-1]
     return F.pad(flux, (1, 0))
 
 
@@ -290,13 +293,13 @@ def corr_loss(out_mag: Tensor, in_mag: Tensor, tg_mag: Tensor) -> Tensor:
     return (r_in - r_tg).square().mean()
 
 
-def rhythm_loss(out_mag: Tensor, in_mag: Tensor) -> Tensor:
-    """1 - Pearson(onset envelope of the output, onset envelope of the input), averaged over
-    items: 0 when the output's onsets follow the input's exactly, 2 when reversed.
-    mags: |STFT| Tensor[B, C, F, N] (``onset_envelope`` defines the envelope)."""
+def rhythm_loss(out_band_power: Tensor, in_band_power: Tensor) -> Tensor:
+    """1 - Pearson(band onset envelope of the output, of the input), averaged over items:
+    0 when the output's onsets follow the input's exactly, 2 when reversed.
+    Band powers Tensor[B, K, N] (``band_onset_envelope`` defines the envelope)."""
     with torch.no_grad():
-        env_in = onset_envelope(in_mag)
-    return (1.0 - pearson_rows(onset_envelope(out_mag), env_in)).mean()
+        env_in = band_onset_envelope(in_band_power)
+    return (1.0 - pearson_rows(band_onset_envelope(out_band_power), env_in)).mean()
 
 
 def harmony_loss(out_mag: Tensor, tg_mag: Tensor, sample_rate: int, n_fft: int) -> Tensor:
@@ -387,14 +390,16 @@ def generator_losses(
         want -= set(ADVERSARIAL)
 
     spectral = {"novelty", "corr", "rhythm", "harmony"}
-    specs: dict[str, Tensor] = {}
     mags: dict[str, Tensor] = {}
+    out_band_power = out.input_band_power  # replaced below when a spectral term needs it
     if want & spectral:
-        specs["out"] = agent.dsp.stft(out.audio)
-        mags["out"] = _magnitude(specs["out"])
-        with torch.no_grad():
-            mags["in"] = _magnitude(agent.dsp.stft(input))
-            mags["tg"] = _magnitude(agent.dsp.stft(target))
+        spec_out = agent.dsp.stft(out.audio)
+        mags["out"] = _magnitude(spec_out)
+        out_band_power = agent.dsp.band_power(spec_out)
+        if want & {"corr", "harmony"}:
+            with torch.no_grad():
+                mags["in"] = _magnitude(agent.dsp.stft(input))
+                mags["tg"] = _magnitude(agent.dsp.stft(target))
 
     recon = recon_mse if cfg.recon_loss == "mse" else recon_mrstft
     losses: dict[str, Tensor] = {}
@@ -405,7 +410,7 @@ def generator_losses(
     losses["balance"] = balance_loss(out.input_mask, out.target_mask, balance)
     if "novelty" in want:
         losses["novelty"] = novelty_loss(
-            agent.dsp.band_power(specs["out"]),
+            out_band_power,
             out.input_band_power.detach(),
             out.target_band_power.detach(),
             cfg.novelty_margin,
@@ -437,7 +442,7 @@ def generator_losses(
             local=cfg.energy_balance_local,
         )
     if "rhythm" in want:
-        losses["rhythm"] = rhythm_loss(mags["out"], mags["in"])
+        losses["rhythm"] = rhythm_loss(out_band_power, out.input_band_power.detach())
     if "harmony" in want:
         sr, n_fft = agent.config.sample_rate, agent.config.n_fft
         losses["harmony"] = harmony_loss(mags["out"], mags["tg"], sr, n_fft)

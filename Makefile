@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= runs/demo
+PY_DIRS := plugin_host model training export tests
 
 .PHONY: demo test lint bench experiment sysdeps clean help
 
@@ -36,8 +37,8 @@ test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy plugin_host model training export
 
 bench: $(STAMP)

@@ -12,9 +12,13 @@ from training import experiment as X
 
 
 def test_parse_args_defaults_and_configs() -> None:
-    exp, again = X.parse_args(["seed-fix", "--configs", "default, seed_fixed", "--minutes", "3"])
+    exp, again, eval_only = X.parse_args(
+        ["seed-fix", "--configs", "default, seed_fixed", "--minutes", "3"]
+    )
     assert exp.configs == ("default", "seed_fixed") and exp.minutes == 3.0 and exp.nproc == 2
-    assert again is None and X.parse_args(["seed-fix"])[0].configs == X.CONFIGS
+    assert again is None and not eval_only
+    assert X.parse_args(["seed-fix"])[0].configs == X.CONFIGS
+    assert X.parse_args(["seed-fix", "--eval_only"])[2]
 
 
 def test_bad_arguments_give_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -25,6 +29,8 @@ def test_bad_arguments_give_one_line(capsys: pytest.CaptureFixture[str]) -> None
     assert "epochs" in capsys.readouterr().err
     assert X.main(["seed-fix", "--from_results", "/nonexistent/results.json"]) == 2
     assert "/nonexistent/results.json" in capsys.readouterr().err
+    assert X.main(["seed-fix", "--eval_only", "--out", "/nonexistent"]) == 2
+    assert "--eval_only needs /nonexistent/results.json" in capsys.readouterr().err
 
 
 def test_train_command_uses_torchrun_for_several_processes(tmp_path: Path) -> None:
@@ -58,24 +64,29 @@ def test_checks_follow_the_numbers() -> None:
     off = _cond(0.6, 0.6, (0.25, 0.62, 0.74))  # 0.12 off at knob 0.5
     plain = _cond(0.7, 0.7, honest, onset_corr_input=0.95, chroma_cos_target=0.85)
     conds = ("equal", "in+12dB", "in-12dB")
+
+    def model(ev: dict[str, Any]) -> dict[str, Any]:
+        return {"last": {"epoch": 3, "eval": ev}, "best": {"epoch": 2, "eval": ev}}
+
     results = {
         "runs": {
-            "seed_baseline": {"eval": dict.fromkeys(conds, copy)},
-            "default": {"eval": {"equal": good, "in+12dB": good, "in-12dB": off}},
+            "seed_baseline": {"models": model(dict.fromkeys(conds, copy))},
+            "default": {"models": model({"equal": good, "in+12dB": good, "in-12dB": off})},
         },
         "plain_sum": dict.fromkeys(conds, plain),
     }
     got = {c["name"]: c["passed"] for c in X.checks(results, 12.0)}
-    assert got[next(n for n in got if n.startswith("seed_baseline reproduces"))] is True
-    assert got["default meets the seed's criteria (equal)"] is True
-    assert got["default: balance knob honest within 0.1 (in+12dB)"] is True
-    assert got["default: balance knob honest within 0.1 (in-12dB)"] is False
-    assert got["default keeps more of the input's rhythm than the plain sum"] is False
-    assert got["default keeps more of the target's harmony than the plain sum"] is True
+    assert got[next(n for n in got if n.startswith("seed_baseline (last) reproduces"))] is True
+    assert got["default (last) meets the seed's criteria (equal)"] is True
+    assert got["default (best): balance knob honest within 0.1 (in+12dB)"] is True
+    assert got["default (last): balance knob honest within 0.1 (in-12dB)"] is False
+    assert got["default (last) keeps more of the input's rhythm than the plain sum"] is False
+    assert got["default (last) keeps more of the target's harmony than the plain sum"] is True
     # a copy of the target fails the criteria
-    results["runs"]["default"]["eval"]["equal"] = copy
+    results["runs"]["default"]["models"]["last"]["eval"] = dict.fromkeys(conds, copy)
     got = {c["name"]: c["passed"] for c in X.checks(results, 12.0)}
-    assert got["default meets the seed's criteria (equal)"] is False
+    assert got["default (last) meets the seed's criteria (equal)"] is False
+    assert got["default (best) meets the seed's criteria (equal)"] is True
 
 
 @pytest.mark.slow
@@ -94,10 +105,11 @@ def test_tiny_experiment_under_torchrun(tmp_path: Path) -> None:
     run = results["runs"]["seed_baseline"]
     assert run["status"] == "ok" and run["epochs_done"] == 1
     assert len(run["curve"]) == 1 and run["curve"][0]["valid_input_corr"] is not None
-    equal = run["eval"]["equal"]
+    assert {m["epoch"] for m in run["models"].values()} == {1}  # last and best: epoch 1
+    equal = run["models"]["last"]["eval"]["equal"]
     assert equal["pairs"] == 2 and 0.0 <= equal["energy_share@0.5"] <= 1.0
     text = (docs / "experiment-seed-fix.md").read_text()
-    assert f"| `seed_baseline` | {equal['input_mask_mean']:.2f} /" in text
+    assert f"| `seed_baseline` last (ep 1) | {equal['input_mask_mean']:.2f} /" in text
     assert "| plain 0.5/0.5 sum |" in text and "in+12dB" in text
     assert (docs / "experiment-seed-fix.png").read_bytes()[:4] == b"\x89PNG"
     assert not list(docs.glob(".*tmp*"))  # no temp files left behind
@@ -116,3 +128,11 @@ def test_tiny_experiment_under_torchrun(tmp_path: Path) -> None:
         == 0
     )
     assert (again / "experiment-seed-fix.md").read_text() == text
+    # evaluate the same checkpoints again without training: same numbers
+    assert X.main([*argv, "--eval_only"]) == 0
+    redo = json.loads((docs / "experiment-seed-fix.json").read_text())
+    again_models = redo["runs"]["seed_baseline"]["models"]
+    assert {k: m["eval"] for k, m in again_models.items()} == {
+        k: m["eval"] for k, m in run["models"].items()
+    }
+    assert redo["runs"]["seed_baseline"]["train_seconds"] == run["train_seconds"]

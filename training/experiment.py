@@ -47,7 +47,7 @@ from model.agent import CreativeAgent
 from model.diagnostics import energy_share
 from plugin_host import metrics as M
 from training import validation
-from training.checkpoint import CheckpointError, load_checkpoint
+from training.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from training.config import TrainConfig
 from training.distrib import DistEnv
 from training.presets import PRESETS, preset_config
@@ -311,14 +311,23 @@ def validation_set(exp: ExperimentConfig, sample_rate: int) -> validation.Valida
 # ----------------------------------------------------------------------------- checks
 
 
+MODELS = ("last", "best")  # last.pt (the end of training) and best_model.pt (selected)
+
+
+def models_of(run: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(which, model record) of a run's evaluated checkpoints, in ``MODELS`` order."""
+    return [(which, run["models"][which]) for which in MODELS if which in run.get("models", {})]
+
+
 def checks(results: dict[str, Any], gain_db: float) -> list[dict[str, Any]]:
-    """The experiment's claims, each computed from the numbers: name, passed, detail."""
+    """The experiment's claims, each computed from the numbers: name, passed, detail.
+    Every claim is checked on both checkpoints of a run (``last`` and ``best``)."""
     out: list[dict[str, Any]] = []
     runs = results["runs"]
     conds = [c for c, _ in _conditions(gain_db)]
-    base = runs.get("seed_baseline", {}).get("eval")
-    if base:
-        e = base["equal"]
+    plain = results["plain_sum"]["equal"]
+    for which, model in models_of(runs.get("seed_baseline", {})):
+        e = model["eval"]["equal"]
         mi, mt = e["input_mask_mean"], e["target_mask_mean"]
         tol = BASELINE_FAIL["mask_tolerance"]
         ok = (
@@ -329,57 +338,56 @@ def checks(results: dict[str, Any], gain_db: float) -> list[dict[str, Any]]:
         )
         out.append(
             dict(
-                name="seed_baseline reproduces the seed's failure (masks 0.50±0.05, out→tg > 0.8, out→in < 0.3)",
+                name=f"seed_baseline ({which}) reproduces the seed's failure "
+                "(masks 0.50±0.05, out→tg > 0.8, out→in < 0.3)",
                 passed=ok,
                 detail=f"masks {mi:.3f}/{mt:.3f}, out→in {e['output_input_corr']:.3f}, "
                 f"out→tg {e['output_target_corr']:.3f}, verdict {e['verdict']}",
             )
         )
     for name in ("default", "seed_fixed"):
-        ev = runs.get(name, {}).get("eval")
-        if not ev:
-            continue
-        for cond in conds:
-            e = ev[cond]
-            ok = bool(e["meets_seed_criteria"]) and e["verdict"] != "noise"
+        for which, model in models_of(runs.get(name, {})):
+            ev, tag = model["eval"], f"{name} ({which})"
+            for cond in conds:
+                e = ev[cond]
+                ok = bool(e["meets_seed_criteria"]) and e["verdict"] != "noise"
+                out.append(
+                    dict(
+                        name=f"{tag} meets the seed's criteria ({cond})",
+                        passed=ok,
+                        detail=f"out→in {_f(e['output_input_corr'])}, out→tg "
+                        f"{_f(e['output_target_corr'])}, verdict {e['verdict']}, pairs mixing "
+                        f"{_pct(e['mixing_fraction'])}, noise {_pct(e['noise_fraction'])}",
+                    )
+                )
+            for cond in conds:
+                shares = [ev[cond][f"energy_share@{k:g}"] for k in KNOBS]
+                errs = [abs(sh - k) for sh, k in zip(shares, KNOBS, strict=True)]
+                out.append(
+                    dict(
+                        name=f"{tag}: balance knob honest within {SHARE_TOLERANCE} ({cond})",
+                        passed=max(errs) <= SHARE_TOLERANCE,
+                        detail="energy share "
+                        + ", ".join(f"{k:g}→{sh:.3f}" for k, sh in zip(KNOBS, shares, strict=True)),
+                    )
+                )
+            e = ev["equal"]
             out.append(
                 dict(
-                    name=f"{name} meets the seed's criteria ({cond})",
-                    passed=ok,
-                    detail=f"out→in {_f(e['output_input_corr'])}, out→tg "
-                    f"{_f(e['output_target_corr'])}, verdict {e['verdict']}, pairs mixing "
-                    f"{_pct(e['mixing_fraction'])}, noise {_pct(e['noise_fraction'])}",
+                    name=f"{tag} keeps more of the input's rhythm than the plain sum",
+                    passed=e["onset_corr_input"] > plain["onset_corr_input"],
+                    detail=f"onset corr with input {_f(e['onset_corr_input'])} vs sum "
+                    f"{_f(plain['onset_corr_input'])}",
                 )
             )
-        for cond in conds:
-            shares = [ev[cond][f"energy_share@{k:g}"] for k in KNOBS]
-            errs = [abs(s - k) for s, k in zip(shares, KNOBS, strict=True)]
             out.append(
                 dict(
-                    name=f"{name}: balance knob honest within {SHARE_TOLERANCE} ({cond})",
-                    passed=max(errs) <= SHARE_TOLERANCE,
-                    detail="energy share "
-                    + ", ".join(f"{k:g}→{s:.3f}" for k, s in zip(KNOBS, shares, strict=True)),
+                    name=f"{tag} keeps more of the target's harmony than the plain sum",
+                    passed=e["chroma_cos_target"] > plain["chroma_cos_target"],
+                    detail=f"chroma cos with target {_f(e['chroma_cos_target'])} vs sum "
+                    f"{_f(plain['chroma_cos_target'])}",
                 )
             )
-        s = results["plain_sum"]["equal"]
-        e = ev["equal"]
-        out.append(
-            dict(
-                name=f"{name} keeps more of the input's rhythm than the plain sum",
-                passed=e["onset_corr_input"] > s["onset_corr_input"],
-                detail=f"onset corr with input {_f(e['onset_corr_input'])} vs sum "
-                f"{_f(s['onset_corr_input'])}",
-            )
-        )
-        out.append(
-            dict(
-                name=f"{name} keeps more of the target's harmony than the plain sum",
-                passed=e["chroma_cos_target"] > s["chroma_cos_target"],
-                detail=f"chroma cos with target {_f(e['chroma_cos_target'])} vs sum "
-                f"{_f(s['chroma_cos_target'])}",
-            )
-        )
     return out
 
 
@@ -423,8 +431,20 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"- per config: {exp['nproc']} process(es) × batch {exp['batch_size']} of "
         f"{exp['crop_seconds']:g} s crops, {exp['epochs']} epochs × {exp['steps_per_epoch']} "
         f"steps, model `{exp['model_size']}`, wall-clock limit {exp['minutes']:g} min",
+        "- load average (1 min) at the start → end of each training run (other jobs shared "
+        "the cores): "
+        + ", ".join(
+            f"{name} {_f(run['load_before'][0], 2)} → {_f(run['load_after'][0], 2)}"
+            for name, run in runs.items()
+            if run.get("load_before") and run.get("load_after")
+        ),
         f"- validation: {exp['valid_pairs']} pairs × {exp['valid_seconds']:g} s",
-        f"- command: `{results['command']}`",
+        f"- command: `{results['command']}`"
+        + (
+            f" (checkpoints evaluated again by `{results['evaluated_again_by']}`)"
+            if results.get("evaluated_again_by")
+            else ""
+        ),
         "",
         "## Results (validation, equal level; correlations at knob 0.5)",
         "",
@@ -432,19 +452,21 @@ def render_markdown(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, run in runs.items():
-        ev = run.get("eval")
-        if not ev:
+        models = models_of(run)
+        if not models:
             lines.append(f"| `{name}` | – | – | – | – | – | – | – | – | {_row_time(run)} |")
-            continue
-        e = ev["equal"]
-        shares = " / ".join(_f(e[f"energy_share@{k:g}"]) for k in KNOBS)
-        lines.append(
-            f"| `{name}` | {_f(e['input_mask_mean'], 2)} / {_f(e['target_mask_mean'], 2)} | "
-            f"{_f(e['output_input_corr'])} | {_f(e['output_target_corr'])} | {e['verdict']} | "
-            f"{'yes' if e['meets_seed_criteria'] else 'no'} | {shares} | "
-            f"{_f(e['onset_corr_input'])} / {_f(e['onset_corr_target'])} | "
-            f"{_f(e['chroma_cos_input'])} / {_f(e['chroma_cos_target'])} | {_row_time(run)} |"
-        )
+        for which, model in models:
+            e = model["eval"]["equal"]
+            shares = " / ".join(_f(e[f"energy_share@{k:g}"]) for k in KNOBS)
+            lines.append(
+                f"| `{name}` {which} (ep {model['epoch']}) | "
+                f"{_f(e['input_mask_mean'], 2)} / {_f(e['target_mask_mean'], 2)} | "
+                f"{_f(e['output_input_corr'])} | {_f(e['output_target_corr'])} | {e['verdict']} | "
+                f"{'yes' if e['meets_seed_criteria'] else 'no'} | {shares} | "
+                f"{_f(e['onset_corr_input'])} / {_f(e['onset_corr_target'])} | "
+                f"{_f(e['chroma_cos_input'])} / {_f(e['chroma_cos_target'])} | "
+                f"{_row_time(run) if which == MODELS[0] else '″'} |"
+            )
     s = plain["equal"]
     lines.append(
         f"| plain 0.5/0.5 sum | – | {_f(s['output_input_corr'])} | {_f(s['output_target_corr'])} | "
@@ -461,7 +483,11 @@ def render_markdown(results: dict[str, Any]) -> str:
         "spectral-flux envelopes on the agent's 32 mel bands (rhythm; `band_onset_corr`, the "
         "host report's measure), chroma cos = mean frame-wise cosine of 12-bin chroma "
         "(harmony; `chroma_cos`), both from `plugin_host/metrics.py`. Values are means over the "
-        "validation pairs; the verdict and the seed criteria use the mean correlations.",
+        "validation pairs; the verdict and the seed criteria use the mean correlations. "
+        "Two checkpoints per run: `last` = the weights after the last finished epoch "
+        "(`last.pt`, no selection), `best` = `best_model.pt`, the epoch the trainer picked on "
+        "this same validation set (seed criteria met first, then the smallest mean "
+        "|share − knob|), so its numbers are an optimistic estimate.",
         "",
         f"## Input {gain_db:g} dB louder / quieter than the target",
         "",
@@ -469,18 +495,17 @@ def render_markdown(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, run in runs.items():
-        ev = run.get("eval")
-        if not ev:
-            continue
-        for cond in conds[1:]:
-            e = ev[cond]
-            shares = " / ".join(_f(e[f"energy_share@{k:g}"]) for k in KNOBS)
-            lines.append(
-                f"| `{name}` | {cond} | {_f(e['output_input_corr'])} | "
-                f"{_f(e['output_target_corr'])} | {e['verdict']} | "
-                f"{'yes' if e['meets_seed_criteria'] else 'no'} | {_pct(e['mixing_fraction'])} | "
-                f"{shares} | {_f(e['onset_corr_input'])} | {_f(e['chroma_cos_target'])} |"
-            )
+        for which, model in models_of(run):
+            for cond in conds[1:]:
+                e = model["eval"][cond]
+                shares = " / ".join(_f(e[f"energy_share@{k:g}"]) for k in KNOBS)
+                lines.append(
+                    f"| `{name}` {which} | {cond} | {_f(e['output_input_corr'])} | "
+                    f"{_f(e['output_target_corr'])} | {e['verdict']} | "
+                    f"{'yes' if e['meets_seed_criteria'] else 'no'} | "
+                    f"{_pct(e['mixing_fraction'])} | {shares} | {_f(e['onset_corr_input'])} | "
+                    f"{_f(e['chroma_cos_target'])} |"
+                )
     for cond in conds[1:]:
         s = plain[cond]
         lines.append(
@@ -500,8 +525,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         f"![validation correlations per epoch]({DOC_NAME}.png)",
         "",
-        "Validation Output→Input (solid) and Output→Target (dashed) per epoch, knob 0.5, equal "
-        "level; grey: the plain sum. Each run's full epoch log is `train.log` in its run folder.",
+        "Top: validation Output→Input (solid) and Output→Target (dashed) per epoch, knob 0.5, "
+        "equal level; grey: the plain sum. Bottom: validation mean |energy share − knob| over "
+        "knobs 0.25 / 0.5 / 0.75 at equal level (dotted: the 0.1 tolerance). Each run's full "
+        "epoch log is `train.log` in its run folder.",
         "",
         "## The configs",
         "",
@@ -512,6 +539,13 @@ def render_markdown(results: dict[str, Any]) -> str:
     for name in runs:
         values = ", ".join(f"{k}={v}" for k, v in PRESETS[name].items() if v not in (0, 0.0))
         lines.append(f"- `{name}`: {values}")
+    defaults = TrainConfig()
+    shared = ("lr", "grad_clip", "gain_db", "energy_balance_window", "energy_balance_local",
+              "novelty_margin", "temporal_floor", "gan_warmup_epochs")  # fmt: skip
+    lines.append(
+        "- shared `TrainConfig` defaults: "
+        + ", ".join(f"{k}={getattr(defaults, k)}" for k in shared)
+    )
     lines.append("")
     return "\n".join(lines)
 
@@ -535,32 +569,42 @@ def reading(results: dict[str, Any]) -> list[str]:
         + ": a fixed sum has no knob to compensate levels."
     )
     for name in ("default", "seed_fixed"):
-        ev = runs.get(name, {}).get("eval")
-        if not ev:
-            continue
-        crit = _passed(results, f"{name} meets")
-        knob = _passed(results, f"{name}: balance knob")
-        e = ev["equal"]
-        out.append(
-            f"- `{name}` meets the seed's criteria in {sum(crit)} of {len(crit)} level "
-            f"conditions and keeps the knob within {SHARE_TOLERANCE} in {sum(knob)} of "
-            f"{len(knob)}; rhythm (onset corr with the input) {_f(e['onset_corr_input'])} vs "
-            f"the sum's {_f(s['onset_corr_input'])} ({_signed(e['onset_corr_input'], s['onset_corr_input'])}), "
-            f"harmony (chroma cos with the target) {_f(e['chroma_cos_target'])} vs "
-            f"{_f(s['chroma_cos_target'])} ({_signed(e['chroma_cos_target'], s['chroma_cos_target'])})."
-        )
-    d = runs.get("default", {}).get("eval")
-    if d and not all(_passed(results, "default keeps more")):
+        for which, model in models_of(runs.get(name, {})):
+            tag = f"{name} ({which})"
+            crit = _passed(results, f"{tag} meets")
+            knob = _passed(results, f"{tag}: balance knob")
+            e = model["eval"]["equal"]
+            out.append(
+                f"- `{name}` {which} (epoch {model['epoch']}) meets the seed's criteria in "
+                f"{sum(crit)} of {len(crit)} level conditions and keeps the knob within "
+                f"{SHARE_TOLERANCE} in {sum(knob)} of {len(knob)}; rhythm (onset corr with the "
+                f"input) {_f(e['onset_corr_input'])} vs the sum's {_f(s['onset_corr_input'])} "
+                f"({_signed(e['onset_corr_input'], s['onset_corr_input'])}), harmony (chroma "
+                f"cos with the target) {_f(e['chroma_cos_target'])} vs "
+                f"{_f(s['chroma_cos_target'])} "
+                f"({_signed(e['chroma_cos_target'], s['chroma_cos_target'])})."
+            )
+    for name, run in runs.items():
+        tail = [c["valid_share_error"] for c in run.get("curve", [])[-5:]]
+        tail = [t for t in tail if t is not None]
+        if len(tail) > 1:
+            out.append(
+                f"- `{name}`: validation mean |share − knob| over its last {len(tail)} epochs "
+                f"ranged {min(tail):.3f}–{max(tail):.3f} (learning rate constant)."
+            )
+    if models_of(runs.get("default", {})) and not all(
+        _passed(results, "default (last) keeps more")
+    ):
         out.append(
             "- `default` does not beat the plain sum on both rhythm and harmony here. What "
             "was tried during development (docs/losses.md, table): energy balance over the "
             "whole clip only, per frame, and over windows of 16 and 32 frames, harmony "
             "weights 0.5–2 against energy weights 2–3. In those runs, wherever the share was "
-            "honest the agent tied the sum on rhythm and stayed just under it on harmony; "
-            "the whole-clip term alone, which leaves the masks the most freedom, did not "
-            "keep the knob honest on held-out material. A likely reason (not isolated): "
-            "where the input is weak inside a window, the windowed term can only reach the "
-            "knob by turning the target down, which costs chroma in those frames."
+            "honest the agent stayed just under the sum on harmony; the whole-clip term "
+            "alone, which leaves the masks the most freedom, did not keep the knob honest "
+            "on held-out material. A likely reason (not isolated): where the input is weak "
+            "inside a window, the windowed term can only reach the knob by turning the "
+            "target down, which costs chroma in those frames."
         )
     return out
 
@@ -570,10 +614,11 @@ def _signed(a: Any, b: Any) -> str:
 
 
 def plot_epochs(results: dict[str, Any], path: Path) -> None:
-    """Validation correlations per epoch for every run, the plain sum as reference."""
-    fig = Figure(figsize=(9, 5), dpi=100)
+    """Top: validation correlations per epoch for every run, the plain sum as reference.
+    Bottom: the mean |energy share - knob| per epoch (knobs 0.25 / 0.5 / 0.75)."""
+    fig = Figure(figsize=(9, 7.5), dpi=100)
     FigureCanvasAgg(fig)
-    ax = fig.subplots()
+    ax, ax_s = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     colors = ("tab:red", "tab:green", "tab:blue", "tab:purple", "tab:orange")
     for (name, run), color in zip(results["runs"].items(), colors, strict=False):
         curve = run.get("curve", [])
@@ -584,17 +629,26 @@ def plot_epochs(results: dict[str, Any], path: Path) -> None:
         ):
             ys = [np.nan if c[key] is None else c[key] for c in curve]
             ax.plot(ep, ys, style, color=color, marker="o", markersize=3, label=f"{name} {label}")
+        err = [
+            np.nan if c.get("valid_share_error") is None else c["valid_share_error"] for c in curve
+        ]
+        ax_s.plot(ep, err, "-", color=color, marker="o", markersize=3, label=name)
     s = results["plain_sum"]["equal"]
     for key, style in (("output_input_corr", "-"), ("output_target_corr", "--")):
         if s.get(key) is not None:
             ax.axhline(s[key], color="grey", ls=style, lw=0.8)
     ax.axhline(0.4, color="black", ls=":", lw=0.8, label="seed success: out→in > 0.4")
-    ax.set_xlabel("epoch")
     ax.set_ylabel("correlation (validation, knob 0.5)")
     ax.set_ylim(-0.05, 1.0)
     ax.set_title("Seed-fix experiment: output correlation with the sources")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="best")
+    ax_s.axhline(SHARE_TOLERANCE, color="black", ls=":", lw=0.8)
+    ax_s.set_ylabel("mean |share − knob|")
+    ax_s.set_xlabel("epoch")
+    ax_s.set_ylim(0.0, 0.5)
+    ax_s.grid(alpha=0.3)
+    ax_s.legend(fontsize=7, loc="best")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
@@ -641,18 +695,64 @@ def _curve(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def run_experiment(exp: ExperimentConfig, command: str) -> dict[str, Any]:
-    """Train every config, evaluate, write the doc, plot and JSON. Returns the results."""
+def evaluate_run(
+    run: dict[str, Any],
+    run_dir: Path,
+    exp: ExperimentConfig,
+    vsets: dict[int, validation.ValidationSet],
+) -> CreativeAgent | None:
+    """Evaluate ``last.pt`` and ``best_model.pt`` of a run folder into ``run["models"]``
+    ({"last"|"best": {"epoch", "eval", "eval_seconds"}}). Returns the last model (None if
+    there is no checkpoint; the error is logged)."""
+    files = {"last": run_dir / "last.pt", "best": run_dir / "best_model.pt"}
+    run["models"] = {}
+    first: CreativeAgent | None = None
+    for which in MODELS:
+        try:
+            agent = load_checkpoint(files[which])
+            epoch = int(read_checkpoint(files[which]).get("epoch", 0))
+        except CheckpointError as exc:
+            log.error("%s: no %s model to evaluate (%s)", run_dir.name, which, exc)
+            continue
+        sr = agent.config.sample_rate
+        if sr not in vsets:
+            vsets[sr] = validation_set(exp, sr)
+        t0 = time.perf_counter()
+        run["models"][which] = dict(
+            epoch=epoch,
+            eval=evaluate_agent(agent, vsets[sr]),
+            eval_seconds=time.perf_counter() - t0,
+        )
+        first = first or agent
+    return first
+
+
+def run_experiment(exp: ExperimentConfig, command: str, train: bool = True) -> dict[str, Any]:
+    """Train every config (``train=False``: keep the runs in ``exp.out`` and the training
+    facts of its results.json), evaluate, write the doc, plot and JSON."""
     results: dict[str, Any] = dict(
         experiment={k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(exp).items()},
         machine=machine_summary(exp),
         command=command,
         runs={},
     )  # fmt: skip
-    sample_rate = None
-    vset = None
+    previous: dict[str, Any] = {}
+    if not train:
+        path = exp.out / "results.json"
+        try:
+            earlier = json.loads(path.read_text(encoding="utf-8"))
+            previous = earlier["runs"]
+            results.update(machine=earlier["machine"], command=earlier["command"])
+            results["evaluated_again_by"] = command
+        except (OSError, ValueError, KeyError) as exc:
+            raise ValueError(f"--eval_only needs {path} from an earlier run ({exc})") from exc
+    vsets: dict[int, validation.ValidationSet] = {}
     for name in tqdm(exp.configs, desc="seed-fix configs", disable=not sys.stderr.isatty()):
-        run = run_training(name, exp)
+        if train:
+            run = run_training(name, exp)
+        else:
+            keep = ("status", "returncode", "train_seconds", "load_before", "load_after", "command")
+            run = {k: previous.get(name, {}).get(k) for k in keep}
         run["preset"] = dict(PRESETS[name])
         records = read_metrics(exp.out / name / "metrics.jsonl")
         run["epochs_done"], run["epochs_planned"] = len(records), exp.epochs
@@ -664,21 +764,10 @@ def run_experiment(exp: ExperimentConfig, command: str) -> dict[str, Any]:
                 for k in ("input_mask_mean", "target_mask_mean", "energy_share",
                           "output_input_corr", "output_target_corr")
             }  # fmt: skip
-        ckpt = exp.out / name / "last.pt"
-        try:
-            agent = load_checkpoint(ckpt)
-        except CheckpointError as exc:
-            log.error("%s: no model to evaluate (%s)", name, exc)
-            results["runs"][name] = run
-            continue
-        if vset is None or sample_rate != agent.config.sample_rate:
-            sample_rate = agent.config.sample_rate
-            vset = validation_set(exp, sample_rate)
-        t0 = time.perf_counter()
-        run["eval"] = evaluate_agent(agent, vset)
-        run["eval_seconds"] = time.perf_counter() - t0
         results["runs"][name] = run
-        results.setdefault("plain_sum", evaluate_sum(agent, vset))
+        plain_agent = evaluate_run(run, exp.out / name, exp, vsets)
+        if plain_agent is not None and "plain_sum" not in results:
+            results["plain_sum"] = evaluate_sum(plain_agent, vsets[plain_agent.config.sample_rate])
     if "plain_sum" not in results:
         raise RuntimeError("no config produced a model; see the stdout.log of each run")
     write_outputs(results, exp.out, exp.docs)
@@ -700,7 +789,7 @@ def write_outputs(results: dict[str, Any], out: Path | None, docs: Path) -> None
 # ----------------------------------------------------------------------------- CLI
 
 
-def parse_args(argv: Sequence[str]) -> tuple[ExperimentConfig, Path | None]:
+def parse_args(argv: Sequence[str]) -> tuple[ExperimentConfig, Path | None, bool]:
     p = argparse.ArgumentParser(
         prog="creative-agent experiment", description=__doc__.split("\n")[0]
     )
@@ -717,21 +806,26 @@ def parse_args(argv: Sequence[str]) -> tuple[ExperimentConfig, Path | None]:
         p.add_argument(f"--{field}", type=float, default=getattr(d, field))
     p.add_argument("--model_size", default=d.model_size)
     p.add_argument(
+        "--eval_only",
+        action="store_true",
+        help="no training: evaluate the checkpoints already in --out (needs its results.json)",
+    )
+    p.add_argument(
         "--from_results",
         type=Path,
         default=None,
         help="no training: re-render the doc, plot and JSON from an earlier results.json",
     )
     a = p.parse_args(list(argv))
-    kwargs = {k: v for k, v in vars(a).items() if k not in ("name", "from_results")}
+    kwargs = {k: v for k, v in vars(a).items() if k not in ("name", "from_results", "eval_only")}
     kwargs["configs"] = tuple(c.strip() for c in a.configs.split(",") if c.strip())
-    return ExperimentConfig(**kwargs), a.from_results
+    return ExperimentConfig(**kwargs), a.from_results, a.eval_only
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        exp, from_results = parse_args(args)
+        exp, from_results, eval_only = parse_args(args)
         # the preset + overrides must make a valid TrainConfig before minutes are spent
         for name in exp.configs:
             preset_config(name, **exp.train_overrides())
@@ -746,7 +840,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"creative-agent experiment: {from_results}: {exc}", file=sys.stderr)
             return 2
     else:
-        results = run_experiment(exp, "creative-agent experiment " + " ".join(args))
+        try:
+            results = run_experiment(
+                exp, "creative-agent experiment " + " ".join(args), not eval_only
+            )
+        except ValueError as exc:
+            print(f"creative-agent experiment: {exc}", file=sys.stderr)
+            return 2
     for c in results["checks"]:
         print(f"{'PASS' if c['passed'] else 'FAIL'}  {c['name']}: {c['detail']}")
     print(f"wrote {exp.docs / (DOC_NAME + '.md')}, {exp.docs / (DOC_NAME + '.png')}")

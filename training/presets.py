@@ -53,10 +53,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         "balance_mode": "fixed",
         "balance": 0.5,
     },
-    # PLACEHOLDER — set from docs/experiment-seed-fix.md once the seed-fix experiment has
-    # chosen the project's best weights. Until then: the energy-share balance (the
-    # quantity the seed's mask-mean loss fails to control) with rhythm and harmony terms,
-    # a trained balance knob, and no target reconstruction (the term that lets it copy).
+    # The project's best, chosen by the seed-fix experiment (docs/experiment-seed-fix.md):
+    # the energy-share balance (what the seed's mask-mean loss fails to control) with
+    # rhythm and harmony terms, a balance knob trained over [0.2, 0.8], and no target
+    # reconstruction (the term that lets the seed's model copy the target).
     "default": {
         **_ZERO_WEIGHTS,
         "energy_balance_weight": 1.0,

@@ -207,28 +207,6 @@ def _conditions(gain_db: float) -> tuple[tuple[str, float], ...]:
     return (("equal", 0.0), (f"in+{gain_db:g}dB", gain_db), (f"in-{gain_db:g}dB", -gain_db))
 
 
-def _spectral(agent: CreativeAgent, out: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:  # fmt: skip
-    """Rhythm and harmony measures (plugin_host.metrics) of out [C, T] vs x, y [C, T]: band
-    onset correlation on the agent's band powers (the host report's and the trainer's
-    measure) and chroma cosine on |STFT|."""
-    sr, n_fft = agent.config.sample_rate, agent.config.n_fft
-    spec = agent.dsp.stft(torch.stack([out, x, y]).float())
-    bands = agent.dsp.band_power(spec).numpy()  # [3, K, N]
-    mags = spec.abs().numpy()  # [3, C, F, N]
-    return dict(
-        onset_corr_input=M.band_onset_corr(bands[0], bands[1]),
-        onset_corr_target=M.band_onset_corr(bands[0], bands[2]),
-        chroma_cos_input=M.chroma_cos(mags[0], mags[1], sr, n_fft),
-        chroma_cos_target=M.chroma_cos(mags[0], mags[2], sr, n_fft),
-    )
-
-
-def _corrs(out: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
-    o, xi, yi = out.numpy(), x.numpy(), y.numpy()
-    ri, rt = M.pearson(o, xi), M.pearson(o, yi)
-    return dict(output_input_corr=ri, output_target_corr=rt, verdict=M.verdict(ri, rt))
-
-
 def _mean(values: Sequence[Any]) -> float | None:
     ok = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     return float(np.mean(ok)) if ok else None
@@ -267,8 +245,8 @@ def evaluate_agent(agent: CreativeAgent, vset: validation.ValidationSet) -> dict
                 agent.dsp.band_sizes,
             ).tolist()  # fmt: skip
             mid = KNOBS.index(0.5)
-            rec: dict[str, Any] = {**_corrs(out.audio[mid], x, y)}
-            rec.update(_spectral(agent, out.audio[mid], x, y))
+            rec: dict[str, Any] = {**validation.correlations(out.audio[mid], x, y)}
+            rec.update(validation.spectral_measures(agent, out.audio[mid], x, y))
             rec["input_mask_mean"] = float(out.input_mask[mid].mean())
             rec["target_mask_mean"] = float(out.target_mask[mid].mean())
             rec.update({f"energy_share@{kb:g}": s for kb, s in zip(KNOBS, share, strict=True)})
@@ -288,7 +266,10 @@ def evaluate_sum(agent: CreativeAgent, vset: validation.ValidationSet) -> dict[s
         for n in range(vset.inputs.shape[0]):
             x, y = vset.inputs[n] * g, vset.targets[n]
             mix = 0.5 * x + 0.5 * y
-            rec: dict[str, Any] = {**_corrs(mix, x, y), **_spectral(agent, mix, x, y)}
+            rec: dict[str, Any] = {
+                **validation.correlations(mix, x, y),
+                **validation.spectral_measures(agent, mix, x, y),
+            }
             rec["ls_share_input"] = M.ls_decomposition(mix.numpy(), x.numpy(), y.numpy())[
                 "share_input"
             ]

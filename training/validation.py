@@ -88,10 +88,12 @@ def _gain_tag(db: float) -> str:
     return f"in{'+' if db >= 0 else '-'}{abs(db):g}dB"
 
 
-def _spectral(
+def spectral_measures(
     agent: CreativeAgent, out: torch.Tensor, x: torch.Tensor, y: torch.Tensor
 ) -> dict[str, float | None]:
-    """Rhythm/harmony measures of one output [C, T] against its sources."""
+    """Rhythm and harmony measures of one output [C, T] against its sources x, y [C, T]:
+    band onset correlation on the agent's band powers (the host report's measure) and
+    chroma cosine on |STFT| (``plugin_host.metrics``)."""
     sr, n_fft = agent.config.sample_rate, agent.config.n_fft
     dev = agent.dsp.window.device
     spec = agent.dsp.stft(torch.stack([out, x, y]).float().to(dev))
@@ -106,7 +108,8 @@ def _spectral(
     }
 
 
-def _corrs(out: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
+def correlations(out: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
+    """The seed's waveform correlations of out [C, T] with x and y [C, T], and its verdict."""
     o, xi, yi = (t.detach().cpu().numpy() for t in (out, x, y))
     ri, rt = M.pearson(o, xi), M.pearson(o, yi)
     return {"output_input_corr": ri, "output_target_corr": rt, "verdict": M.verdict(ri, rt)}
@@ -128,14 +131,14 @@ def _pair_records(
             out.input_mask, out.target_mask, out.input_band_power, out.target_band_power,
             agent.dsp.band_sizes,
         ).cpu().tolist()  # fmt: skip
-        rec: dict[str, Any] = {"pair": i, **_corrs(out.audio[1], x, y)}
-        rec.update(_spectral(agent, out.audio[1], x, y))
+        rec: dict[str, Any] = {"pair": i, **correlations(out.audio[1], x, y)}
+        rec.update(spectral_measures(agent, out.audio[1], x, y))
         for k, knob in enumerate(KNOBS):
             rec[f"energy_share@{knob:g}"] = share[k]
         rec["share_error"] = float(np.mean([abs(share[k] - kb) for k, kb in enumerate(KNOBS)]))
         for k, db in ((3, vset.gain_db), (4, -vset.gain_db)):
             tag = _gain_tag(db)
-            c = _corrs(out.audio[k], xs[k], y)
+            c = correlations(out.audio[k], xs[k], y)
             rec.update({f"{tag}/{name}": v for name, v in c.items()})
             rec[f"{tag}/energy_share"] = share[k]
         records.append(rec)
@@ -148,8 +151,8 @@ def _baseline_records(agent: CreativeAgent, vset: ValidationSet) -> list[dict[st
     for n, i in enumerate(vset.index):
         x, y = vset.inputs[n], vset.targets[n]
         mix = 0.5 * x + 0.5 * y
-        rec: dict[str, Any] = {"pair": i, **_corrs(mix, x, y)}
-        rec.update(_spectral(agent, mix, x, y))
+        rec: dict[str, Any] = {"pair": i, **correlations(mix, x, y)}
+        rec.update(spectral_measures(agent, mix, x, y))
         ls = M.ls_decomposition(mix.numpy(), x.numpy(), y.numpy())
         rec["share_input"] = ls["share_input"]
         records.append(rec)

@@ -67,6 +67,11 @@ def plot_curves(records: Sequence[dict[str, Any]], path: str | Path) -> Path:
     ax_m.grid(alpha=0.3)
     ax_m.legend(fontsize=8, loc="best")
     fig.tight_layout()
+    return save_png(fig, path)
+
+
+def save_png(fig: Figure, path: Path) -> Path:
+    """Write ``fig`` to ``path`` as PNG atomically (temp file beside it, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
     os.fchmod(fd, 0o644)  # mkstemp makes 0600; a plot is for everyone who can read the run

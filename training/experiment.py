@@ -30,7 +30,6 @@ import platform
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from plugin_host import metrics as M
 from training import validation
 from training.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from training.config import TrainConfig
+from training.curves import save_png
 from training.distrib import DistEnv
 from training.presets import PRESETS, preset_config
 
@@ -631,16 +631,7 @@ def plot_epochs(results: dict[str, Any], path: Path) -> None:
     ax_s.grid(alpha=0.3)
     ax_s.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_png(fig, path)
 
 
 def _write_atomic(path: Path, text: str) -> None:

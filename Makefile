@@ -11,7 +11,7 @@ PY_DIRS := plugin_host model training export tests
 help:
 	@echo "make demo        create .venv, install, train a small model, export, render, report"
 	@echo "make test        run the test suite (CPU, a few minutes)"
-	@echo "make lint        ruff + mypy"
+	@echo "make lint        ruff + mypy + import-linter (layers)"
 	@echo "make bench       benchmarks -> docs/benchmarks.md, docs/bench.json"
 	@echo "make experiment  the seed-fix experiment -> docs/experiment-seed-fix.md"
 
@@ -40,6 +40,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy plugin_host model training export
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/creative-agent bench --out docs

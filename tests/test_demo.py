@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from export.demo import DEMO_CHAIN
+from bench.demo import DEMO_CHAIN
 from plugin_host.chain import Chain
 
 

@@ -120,7 +120,9 @@ def _md_note(r: dict[str, Any]) -> list[str]:
             f"Training runs at {r['ddp_samples_per_s_1']:.2f} samples/s with one process and "
             f"{r['ddp_samples_per_s_2']:.2f} with two ({r['ddp_scaling_2_over_1']:.2f}×)."
         )
-    gpu = "skipped: " + r["gpu_skipped"] if r.get("gpu_skipped") else "see section 7"
+    gpu = "see section 7" if r.get("gpu") is not None else "not run"
+    if r.get("gpu_skipped"):
+        gpu = "skipped: " + r["gpu_skipped"]
     out.append(f"GPU: {gpu}.")
     return ["## Closing note", "", " ".join(out), ""]
 

@@ -42,7 +42,7 @@ def _step(n: int, text: str) -> None:
     print(f"\n=== [{n}/4] {text}", flush=True)
 
 
-def _write_pair(folder: Path, seconds: float, seed: int) -> tuple[Path, Path]:
+def write_demo_pair(folder: Path, seconds: float, seed: int) -> tuple[Path, Path]:
     """A held-out pair (validation generator settings) as 44.1 kHz stereo 16-bit WAVs."""
     from bench.audio import write_audio
     from training.data.synth import generate_pair, validation_config
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         return rc
 
     _step(3, "write a held-out clip pair and an effect chain")
-    inp, tgt = _write_pair(out, args.seconds, seed=7)
+    inp, tgt = write_demo_pair(out, args.seconds, seed=7)
     chain = out / "chain.json"
     write_json(chain, DEMO_CHAIN)
     print(f"INPUT  {inp}  (drums, {args.seconds:g} s)\nTARGET {tgt}  (chords, {args.seconds:g} s)")

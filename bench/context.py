@@ -108,9 +108,8 @@ def _agent(cfg: BenchConfig) -> tuple[Any, str]:
     from training.checkpoint import CheckpointError
 
     if cfg.checkpoint is None:
-        return fresh_agent(
-            cfg.size
-        ), f"fresh {cfg.size} (untrained, randomised output layer, seed 0)"
+        source = f"fresh {cfg.size} (untrained, randomised output layer, seed 0)"
+        return fresh_agent(cfg.size), source
     try:
         agent, _ = agent_from_checkpoint(cfg.checkpoint)
     except CheckpointError as exc:

@@ -96,7 +96,7 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     assert "## Closing note" in md and f"{data['host_vs_torch_ratio']:.2f}" in md
 
 
-def test_bad_arguments_are_refused(tmp_path: Path) -> None:
+def test_bad_arguments_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         cli.main(["--out", str(tmp_path), "--sections", "host,nope"])
     assert exc.value.code == 2
@@ -108,6 +108,11 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         cli.main(["--out", str(tmp_path / "missing"), "--runs", "0"])
     assert exc.value.code == 2
+    # a folder that cannot be created: a runtime error, one line, exit 1
+    capsys.readouterr()
+    assert cli.main(["--out", str(a_file / "sub")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--out {a_file / 'sub'}: Not a directory" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= runs/demo
-PY_DIRS := plugin_host model training export tests
+PY_DIRS := plugin_host model training export bench tests
 
 .PHONY: demo test lint bench experiment sysdeps clean help
 
@@ -39,7 +39,7 @@ test: $(STAMP) sysdeps
 lint: $(STAMP)
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
-	$(BIN)/mypy plugin_host model training export
+	$(BIN)/mypy plugin_host model training export bench
 	$(BIN)/lint-imports
 
 bench: $(STAMP)

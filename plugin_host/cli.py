@@ -23,8 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diagnose": ("training.diagnose", "the seed's quick test: correlations of a checkpoint"),
     "experiment": ("training.experiment", "the seed-fix experiment (a benchmark, not a test)"),
     "export": ("export.onnx_export", "export a checkpoint's core to ONNX with a parity check"),
-    "bench": ("export.bench", "benchmarks: host vs torch, memory, training scaling"),
-    "demo": ("export.demo", "the main job: train a small model, export, render, report"),
+    "bench": ("bench.cli", "benchmarks: host vs torch, floor, memory, training scaling"),
+    "demo": ("bench.demo", "the main job: train a small model, export, render, report"),
 }
 
 

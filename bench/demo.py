@@ -20,7 +20,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from plugin_host.atomic import write_json
+
 log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "The main job on the built-in data, end to end: train a small agent, export its core to "
+    "ONNX with the parity check, write a held-out clip pair and a chain file, render the pair "
+    "through the host and print the report. Everything lands in --out; a second run reuses "
+    "the trained checkpoint unless --retrain is given."
+)
 
 DEMO_CHAIN: dict[str, Any] = {
     "input_chain": [{"plugin": "Compressor", "params": {"threshold_db": -18.0, "ratio": 3.0}}],
@@ -33,36 +42,36 @@ def _step(n: int, text: str) -> None:
     print(f"\n=== [{n}/4] {text}", flush=True)
 
 
-def _write_pair(folder: Path, seconds: float, seed: int) -> tuple[Path, Path]:
-    """A held-out pair (validation generator settings) as 44.1 kHz stereo WAVs."""
-    from pedalboard.io import AudioFile
-
+def write_demo_pair(folder: Path, seconds: float, seed: int) -> tuple[Path, Path]:
+    """A held-out pair (validation generator settings) as 44.1 kHz stereo 16-bit WAVs."""
+    from bench.audio import write_audio
     from training.data.synth import generate_pair, validation_config
 
     cfg = validation_config(seconds=seconds)
     x, y = generate_pair(cfg, seed)
     paths = folder / "input.wav", folder / "target.wav"
     for path, audio in zip(paths, (x, y), strict=True):
-        tmp = path.with_name(f".{path.name}.tmp.wav")
-        with AudioFile(str(tmp), "w", cfg.sample_rate, audio.shape[0]) as f:
-            f.write(audio)
-        tmp.replace(path)
+        write_audio(path, audio, cfg.sample_rate, bit_depth=16)
     return paths
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="creative-agent demo", description=__doc__.split("\n")[0])
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="creative-agent demo", description=DESCRIPTION)
     p.add_argument("--out", default="runs/demo", help="run folder (default runs/demo)")
     p.add_argument("--epochs", type=int, default=6, help="training epochs (default 6)")
     p.add_argument("--steps_per_epoch", type=int, default=40, help="steps per epoch (default 40)")
-    p.add_argument("--seconds", type=float, default=8.0, help="length of the demo clips (s)")
-    p.add_argument("--balance", type=float, default=0.5, help="the balance knob for the render")
+    p.add_argument(
+        "--seconds", type=float, default=8.0, help="length of the demo clips in s (default 8)"
+    )
+    p.add_argument(
+        "--balance", type=float, default=0.5, help="the balance knob for the render (default 0.5)"
+    )
     p.add_argument("--retrain", action="store_true", help="train again even if a checkpoint exists")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -79,14 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rc = train.main(
             [
-                "--preset", "default",
-                "--model_size", "small",
-                "--epochs", str(args.epochs),
-                "--steps_per_epoch", str(args.steps_per_epoch),
-                "--out", str(run_dir),
-                "--no_progress",
+                *("--preset", "default", "--model_size", "small"),
+                *("--epochs", str(args.epochs), "--steps_per_epoch", str(args.steps_per_epoch)),
+                *("--out", str(run_dir), "--no_progress"),
             ]
-        )  # fmt: skip
+        )
         if rc != 0:
             return rc
 
@@ -97,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         return rc
 
     _step(3, "write a held-out clip pair and an effect chain")
-    inp, tgt = _write_pair(out, args.seconds, seed=7)
+    inp, tgt = write_demo_pair(out, args.seconds, seed=7)
     chain = out / "chain.json"
-    chain.write_text(json.dumps(DEMO_CHAIN, indent=2) + "\n")
+    write_json(chain, DEMO_CHAIN)
     print(f"INPUT  {inp}  (drums, {args.seconds:g} s)\nTARGET {tgt}  (chords, {args.seconds:g} s)")
     print(f"chain  {chain}: Compressor -> agent <- Reverb; agent -> Limiter")
 
@@ -108,24 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     report = out / "mix.json"
     rc = render_cli.main(
         [
-            "--input", str(inp),
-            "--target", str(tgt),
-            "--model", str(model),
-            "--chain", str(chain),
-            "--balance", str(args.balance),
-            "-o", str(mix),
-            "--report", str(report),
-            "--plot", str(out / "mix.png"),
-            "--overwrite",
+            *("--input", str(inp), "--target", str(tgt), "--model", str(model)),
+            *("--chain", str(chain), "--balance", str(args.balance), "-o", str(mix)),
+            *("--report", str(report), "--plot", str(out / "mix.png"), "--overwrite"),
         ]
-    )  # fmt: skip
+    )
     if rc != 0:
         return rc
     rep = json.loads(report.read_text())
-    keys = (
-        "output_input_corr", "output_target_corr", "verdict", "share_input",
-        "onset_corr_input", "chroma_cos_target", "provider", "rtf",
-    )  # fmt: skip
+    keys = ["output_input_corr", "output_target_corr", "verdict", "share_input"]
+    keys += ["onset_corr_input", "chroma_cos_target", "provider", "rtf"]
     print("\nreport (" + str(report) + "):")
     for key in keys:
         print(f"  {key:<20} {_show(_find(rep, key))}")

@@ -5,8 +5,9 @@ Numpy only (no torch), so the same functions serve benchmarks and notebooks:
 - :func:`plain_sum`: ``balance · input + (1 - balance) · target`` — what any DAW does;
 - :func:`channel_vocoder`: the input's band envelopes imposed on the target's bands (the
   classic re-synthesis whose onsets follow the input and whose pitches follow the target);
-- :func:`stft_roundtrip`: STFT → unit masks → iSTFT of the pair, the agent's DSP without the
-  model (the cost no STFT-masking render can avoid);
+- :func:`stft_roundtrip`: STFT → unit masks → iSTFT of the pair with the host's own DSP
+  (``plugin_host.dsp.HostDSP``), i.e. input + target up to float32 rounding (the benchmark's
+  floor streams the same through ``plugin_host.pipeline`` instead: ``bench.floor``);
 - :func:`clip_measures`: the per-clip report's measures (``plugin_host/report.py``, defined
   in ``plugin_host/metrics.py``) of any output against its two sources, computed from the
   whole clips in memory, so the agent and the baselines are scored by one function.
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.fft
 
 from plugin_host import metrics
 from plugin_host.dsp import HostDSP
@@ -105,39 +105,13 @@ def channel_vocoder(
     return dsp.istft(out, input.shape[-1])[0]
 
 
-def stft_roundtrip(
-    input: np.ndarray, target: np.ndarray, dsp: HostDSP, chunk_frames: int = 128
-) -> np.ndarray:
-    """``iSTFT(1 · STFT(input) + 1 · STFT(target))`` (unit masks), i.e. ``input + target`` up
-    to float32 rounding, computed the way the host streams: chunks of ``chunk_frames``
-    frame-major STFT frames of both clips in one FFT call, a running overlap-add, ``dsp``'s
-    window, hop and FFT workers. float32 [C, T] in and out. (128-frame chunks: the fastest
-    of 64-512 measured on 2 cores, 60 s stereo, ~0.13 s.)"""
+def stft_roundtrip(input: np.ndarray, target: np.ndarray, dsp: HostDSP) -> np.ndarray:
+    """``iSTFT(1 · STFT(input) + 1 · STFT(target))`` (unit masks) with ``dsp``'s
+    :meth:`~plugin_host.dsp.HostDSP.stft` and :meth:`~plugin_host.dsp.HostDSP.istft` on the
+    whole clips: ``input + target`` up to float32 rounding. float32 [C, T] in and out."""
     _check_pair(input, target)
-    c, t = input.shape
-    n_fft, hop, pad = dsp.n_fft, dsp.hop, dsp.n_fft // 2
-    r, n = n_fft // hop, dsp.n_frames(t)
-    xp = np.zeros((2, c, (n - 1) * hop + n_fft), np.float32)  # >= pad + t samples
-    xp[0, :, pad : pad + t] = input
-    xp[1, :, pad : pad + t] = target
-    slots = np.zeros((c, n - 1 + r, hop), np.float32)  # hop-sized slots of the overlap-add
-    for a in range(0, n, chunk_frames):
-        b = min(n, a + chunk_frames)
-        seg = xp[..., a * hop : (b - 1) * hop + n_fft]
-        frames = np.lib.stride_tricks.sliding_window_view(seg, n_fft, axis=-1)[..., ::hop, :]
-        spec = scipy.fft.rfft(frames * dsp.window, axis=-1, workers=dsp.workers)  # [2,C,m,F]
-        mixed = spec[0] + spec[1]  # unit masks
-        out = scipy.fft.irfft(mixed, n=n_fft, axis=-1, workers=dsp.workers) * dsp.window
-        out = out.reshape(c, b - a, r, hop)
-        for j in range(r):  # segment j of frame i lands in slot i + j
-            slots[:, a + j : b + j] += out[:, :, j]
-    w2 = (dsp.window.astype(np.float64) ** 2).reshape(r, hop)
-    env = np.zeros((n - 1 + r, hop))
-    for j in range(r):
-        env[j : j + n] += w2[j]
-    env_t = env.reshape(-1)[pad : pad + t].astype(np.float32)
-    y = slots.reshape(c, -1)[:, pad : pad + t]
-    return y / np.where(env_t > 1e-11, env_t, np.float32(1.0))
+    spec = dsp.stft(np.stack([input, target]).astype(np.float32))  # [2, C, F, N]
+    return dsp.istft(spec[0] + spec[1], input.shape[-1])
 
 
 def clip_measures(

@@ -50,6 +50,8 @@ NUMERIC = (
     "chroma_cos_target",
 )
 COUNTED = ("meets_seed_criteria", "share_honest", "masked_share_honest")
+BALANCE_RANGE = (0.0, 1.0)  # the knob: the input's intended share
+GAIN_RANGE_DB = (-60.0, 60.0)  # input gains, dB
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,21 @@ class EvaluateConfig:
     provider: str = "auto"
 
     def __post_init__(self) -> None:
-        if not self.balances:
-            raise EvaluateError("balance: give at least one knob setting")
-        for b in self.balances:
-            if not (math.isfinite(b) and 0.0 <= b <= 1.0):
-                raise EvaluateError(f"balance {b}: must be between 0 and 1")
-        if not self.input_gains_db:
-            raise EvaluateError("input-gain-db: give at least one gain")
-        for g in self.input_gains_db:
-            if not (math.isfinite(g) and abs(g) <= 60.0):
-                raise EvaluateError(f"input-gain-db {g}: must be between -60 and 60 dB")
+        _check_values("balance", self.balances, BALANCE_RANGE, EvaluateError)
+        _check_values("input-gain-db", self.input_gains_db, GAIN_RANGE_DB, EvaluateError)
+
+
+def _check_values(
+    what: str, values: Sequence[float], bounds: tuple[float, float], error: type[Exception]
+) -> None:
+    """At least one value, each finite and within ``bounds``, no repeats; else ``error``."""
+    if not values:
+        raise error(f"{what}: give at least one value")
+    for v in values:
+        if not (math.isfinite(v) and bounds[0] <= v <= bounds[1]):
+            raise error(f"{what} {v:g}: must be between {bounds[0]:g} and {bounds[1]:g}")
+    if len(set(values)) != len(values):
+        raise error(f"{what}: a value is repeated in {', '.join(f'{v:g}' for v in values)}")
 
 
 def _measure_baseline(
@@ -221,16 +228,17 @@ def evaluate(
     }
 
 
-def _float_list(what: str) -> Callable[[str], tuple[float, ...]]:
+def _float_list(bounds: tuple[float, float]) -> Callable[[str], tuple[float, ...]]:
+    """An argparse type: comma-separated numbers checked by :func:`_check_values`."""
+
     def parse(text: str) -> tuple[float, ...]:
         try:
             values = tuple(float(v) for v in text.split(",") if v.strip())
         except ValueError as exc:
             raise argparse.ArgumentTypeError(
-                f"{what}: {text!r} is not a comma-separated list of numbers"
+                f"{text!r} is not a comma-separated list of numbers"
             ) from exc
-        if not values:
-            raise argparse.ArgumentTypeError(f"{what}: empty list")
+        _check_values("value", values, bounds, argparse.ArgumentTypeError)
         return values
 
     return parse
@@ -247,9 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--pairs", required=True, help="folder of NAME_input.EXT / NAME_target.EXT files"
     )
     p.add_argument("--model", required=True, help="an ONNX file from 'creative-agent export'")
-    p.add_argument("--balance", type=_float_list("--balance"), default=(0.25, 0.5, 0.75),
+    p.add_argument("--balance", type=_float_list(BALANCE_RANGE), default=(0.25, 0.5, 0.75),
                    help="knob settings, comma-separated (default 0.25,0.5,0.75)")  # fmt: skip
-    p.add_argument("--input-gain-db", type=_float_list("--input-gain-db"), default=(0.0,),
+    p.add_argument("--input-gain-db", type=_float_list(GAIN_RANGE_DB), default=(0.0,),
                    help="gains applied to every INPUT before rendering, dB, comma-separated "
                    "(default 0; e.g. 0,12,-12)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the result as JSON, not tables")

@@ -111,11 +111,11 @@ def _measure_baseline(
 
 def _agent_measures(report: dict[str, Any]) -> dict[str, Any]:
     """A render report's fields that a row shows (the mask ones from ``report['masks']``)."""
+    mask_keys = ("masked_share_input", "target_mask_mean")
     keys = ("verdict", "meets_seed_criteria", *NUMERIC)
-    out = {k: report.get(k) for k in keys if k not in ("masked_share_input", "target_mask_mean")}
-    masks = report.get("masks", {})
-    out["masked_share_input"] = masks.get("masked_share_input")
-    out["target_mask_mean"] = masks.get("target_mask_mean")
+    out = {k: report[k] for k in keys if k not in mask_keys}
+    masks = report["masks"]  # {} only for a render without frames
+    out.update({k: masks.get(k) for k in mask_keys})
     return out
 
 

@@ -219,8 +219,9 @@ def test_mixers():
     y = loudness_matched_sum(x, t)
     assert y.dtype == np.float32 and y.shape == x.shape
     ls = metrics.ls_decomposition(y, x, t)
-    e_in = ls["coef_input"] ** 2 * energy(x)
-    e_tg = ls["coef_target"] ** 2 * energy(t)
+    a, b = ls["coef_input"], ls["coef_target"]
+    assert a is not None and b is not None
+    e_in, e_tg = a**2 * energy(x), b**2 * energy(t)
     assert e_in == pytest.approx(e_tg, rel=1e-5)  # float32 rounding of the gains and sum
     assert e_in == pytest.approx(0.25 * (energy(x) + energy(t)) / 2, rel=1e-5)
     np.testing.assert_array_equal(plain_sum(x, t), (np.float32(0.5) * x + np.float32(0.5) * t))

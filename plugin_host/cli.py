@@ -16,6 +16,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("plugin_host.render_cli", "render one INPUT/TARGET pair through the host"),
     "render-batch": ("plugin_host.batch", "render many pairs listed in a CSV manifest"),
+    "evaluate": ("plugin_host.evaluate", "judge a model on a folder of input/target pairs"),
     "serve": ("plugin_host.osc_server", "OSC control server for a DAW"),
     "inspect": ("plugin_host.runtime", "print an ONNX model's metadata (same as export --inspect)"),
     "demo-data": ("training.data.cli", "write built-in synthetic clip pairs as WAV"),

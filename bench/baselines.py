@@ -2,7 +2,7 @@
 
 Numpy only (no torch), so the same functions serve benchmarks and notebooks:
 
-- :func:`plain_sum`: ``balance · input + (1 - balance) · target`` — what any DAW does;
+- :func:`plain_sum` (from :mod:`plugin_host.mixers`): ``balance · input + (1 - balance) · target`` — what any DAW does;
 - :func:`channel_vocoder`: the input's band envelopes imposed on the target's bands (the
   classic re-synthesis whose onsets follow the input and whose pitches follow the target);
 - :func:`stft_roundtrip`: STFT → unit masks → iSTFT of the pair with the host's own DSP
@@ -25,6 +25,7 @@ import numpy as np
 
 from plugin_host import metrics
 from plugin_host.dsp import HostDSP
+from plugin_host.mixers import check_pair
 
 # measures every scored clip gets (the report's top-level metric fields)
 MEASURES = (
@@ -39,22 +40,6 @@ MEASURES = (
     "chroma_cos_input",
     "chroma_cos_target",
 )
-
-
-def _check_pair(input: np.ndarray, target: np.ndarray) -> None:
-    if input.ndim != 2 or input.shape != target.shape or input.shape[0] not in (1, 2):
-        raise ValueError(
-            f"input and target must be [C, T] of one shape with C in (1, 2), got "
-            f"{input.shape} and {target.shape}"
-        )
-
-
-def plain_sum(input: np.ndarray, target: np.ndarray, balance: float = 0.5) -> np.ndarray:
-    """``balance · input + (1 - balance) · target``: float32 [C, T]."""
-    _check_pair(input, target)
-    if not 0.0 <= balance <= 1.0:
-        raise ValueError(f"balance must be in [0, 1], got {balance}")
-    return (np.float32(balance) * input + np.float32(1.0 - balance) * target).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -93,7 +78,7 @@ def channel_vocoder(
     """The target's spectrum with each band rescaled, frame by frame, to the input's band
     energy: ``Y = X_tg · sqrt(P_in / P_tg)`` per band (P: mean |X|² over the band's bins and
     both channels), the gain capped at ``max_gain_db``. float32 [C, T] in and out."""
-    _check_pair(input, target)
+    check_pair(input, target)
     cfg = cfg or VocoderConfig()
     dsp = HostDSP(cfg.n_fft, cfg.hop, vocoder_edges(sample_rate, cfg))
     spec = dsp.stft(np.stack([input, target]).astype(np.float32))  # [2, C, F, N]
@@ -109,7 +94,7 @@ def stft_roundtrip(input: np.ndarray, target: np.ndarray, dsp: HostDSP) -> np.nd
     """``iSTFT(1 · STFT(input) + 1 · STFT(target))`` (unit masks) with ``dsp``'s
     :meth:`~plugin_host.dsp.HostDSP.stft` and :meth:`~plugin_host.dsp.HostDSP.istft` on the
     whole clips: ``input + target`` up to float32 rounding. float32 [C, T] in and out."""
-    _check_pair(input, target)
+    check_pair(input, target)
     spec = dsp.stft(np.stack([input, target]).astype(np.float32))  # [2, C, F, N]
     return dsp.istft(spec[0] + spec[1], input.shape[-1])
 
@@ -123,7 +108,7 @@ def clip_measures(
     band onset-envelope correlations (rhythm), chroma cosines (harmony). ``None`` where
     a value is undefined. The report computes the same definitions from the agent's own
     spectra while it streams; this re-analyses finished waveforms."""
-    _check_pair(input, target)
+    check_pair(input, target)
     if output.shape != input.shape:
         raise ValueError(f"output {output.shape} must match input {input.shape}")
     r_in = metrics.pearson(output, input)

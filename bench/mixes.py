@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from bench.audio import read_audio, write_audio
-from bench.baselines import channel_vocoder, clip_measures, plain_sum
+from bench.baselines import channel_vocoder, clip_measures
 from bench.context import Setup, host_render
 from bench.timing import median, rounds, rtf
+from plugin_host.mixers import plain_sum
 
 Mixer = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

@@ -17,7 +17,8 @@ import math
 import numpy as np
 
 
-def _check_pair(input: np.ndarray, target: np.ndarray) -> None:
+def check_pair(input: np.ndarray, target: np.ndarray) -> None:
+    """Raise ``ValueError`` unless input and target are float [C, T] of one shape, C in (1, 2)."""
     if input.ndim != 2 or input.shape != target.shape or input.shape[0] not in (1, 2):
         raise ValueError(
             f"input and target must be [C, T] of one shape with C in (1, 2), got "
@@ -27,7 +28,7 @@ def _check_pair(input: np.ndarray, target: np.ndarray) -> None:
 
 def plain_sum(input: np.ndarray, target: np.ndarray, balance: float = 0.5) -> np.ndarray:
     """``balance · input + (1 - balance) · target``: float32 [C, T]; balance in [0, 1]."""
-    _check_pair(input, target)
+    check_pair(input, target)
     if not 0.0 <= balance <= 1.0:
         raise ValueError(f"balance must be in [0, 1], got {balance}")
     return (np.float32(balance) * input + np.float32(1.0 - balance) * target).astype(np.float32)
@@ -47,7 +48,7 @@ def loudness_matched_sum(input: np.ndarray, target: np.ndarray) -> np.ndarray:
 
     Raises ``ValueError`` when a source is silent (zero energy): no gain can match it.
     """
-    _check_pair(input, target)
+    check_pair(input, target)
     e_in, e_tg = energy(input), energy(target)
     for name, e in (("input", e_in), ("target", e_tg)):
         if not (math.isfinite(e) and e > 0.0):

@@ -22,13 +22,13 @@ from bench.baselines import (
     VocoderConfig,
     channel_vocoder,
     clip_measures,
-    plain_sum,
     stft_roundtrip,
     vocoder_edges,
 )
 from bench.floor import floor_render, identity_core
 from plugin_host.dsp import HostDSP
 from plugin_host.metrics import chroma_cos
+from plugin_host.mixers import plain_sum
 from plugin_host.pipeline import process_chunked
 from plugin_host.runtime import load_model
 from tests.signals import chord

@@ -1,35 +1,40 @@
 """``creative-agent render-batch MANIFEST.csv``: render many pairs, report each, summarise.
 
 The manifest is CSV with a header: ``input,target,output`` and optional ``balance``,
-``chain``, ``fit`` columns (paths relative to the manifest's folder; empty cells take the
-defaults). A bad row fails alone: the others still render, failures are listed at the end
-and the exit status is 1. ``--workers N`` renders N rows at once in separate processes, each
-holding its own ONNX Runtime session.
+``chain``, ``fit``, ``output_gain_db`` columns (paths relative to the manifest's folder;
+empty cells take the defaults). Blank lines and lines starting with ``#`` are skipped; line
+numbers in messages are the file's physical lines. A missing output folder is created. A bad
+row fails alone: the others still render, failures are listed at the end and the exit
+status is 1. ``--workers N`` renders N rows at once in separate processes, each holding its
+own ONNX Runtime session.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
+import io
 import logging
 import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from plugin_host.atomic import write_json
 from plugin_host.render import FITS, RenderCancelled, RenderError, render
-from plugin_host.runtime import LoadedModel, ModelLoadError, load_model
+from plugin_host.runtime import PROVIDERS, LoadedModel, ModelLoadError, load_model
 
 log = logging.getLogger(__name__)
 
 REQUIRED = ("input", "target", "output")
-OPTIONAL = ("balance", "chain", "fit")
+OPTIONAL = ("balance", "chain", "fit", "output_gain_db")
+NUMBERS = ("balance", "output_gain_db")  # optional columns holding a finite float
 
 
 class ManifestError(ValueError):
@@ -38,12 +43,27 @@ class ManifestError(ValueError):
 
 @dataclass
 class Row:
-    """One manifest line: render() arguments, or the reason it cannot run."""
+    """One manifest line: render() arguments, or the reason it cannot run (one line, without
+    the ``line N:`` prefix that the summary adds)."""
 
     line: int
     output: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+
+
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(physical line where the record starts, its cells) for each non-empty CSV record.
+
+    Blank lines, lines of empty cells and ``#`` comment lines are skipped but counted.
+    """
+    lines = ("\n" if ln.lstrip().startswith("#") else ln for ln in io.StringIO(text, newline=""))
+    reader = csv.reader(lines)
+    start = 1
+    for cells in reader:
+        if any(c.strip() for c in cells):
+            yield start, [c.strip() for c in cells]
+        start = reader.line_num + 1
 
 
 def read_manifest(path: Path) -> list[Row]:
@@ -54,8 +74,8 @@ def read_manifest(path: Path) -> list[Row]:
         raise ManifestError(f"{path}: manifest not found") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path}: cannot read manifest ({exc})") from exc
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in reader.fieldnames or []]
+    records = _records(text)
+    header = next(records, (0, []))[1]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ManifestError(
@@ -65,46 +85,48 @@ def read_manifest(path: Path) -> list[Row]:
     unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
     if unknown:
         raise ManifestError(f"{path}: unknown column {unknown[0]!r}")
-    base = path.parent
     rows: list[Row] = []
     seen: dict[str, int] = {}
-    for i, raw in enumerate(reader, start=2):
-        cells = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
-        if not any(cells.values()):
-            continue
-        row = Row(i, cells.get("output", ""))
+    for line, values in records:
+        cells = dict(zip(header, values, strict=False))  # extra cells ignored, missing empty
+        row = Row(line, cells.get("output", ""))
         rows.append(row)
-        empty = [c for c in REQUIRED if not cells.get(c)]
-        if empty:
-            row.error = f"line {i}: empty {', '.join(empty)}"
-            continue
-        out = str((base / cells["output"]).resolve())
-        if out in seen:
-            row.error = f"line {i}: output {cells['output']} already written by line {seen[out]}"
-            continue
-        seen[out] = i
-        kwargs: dict[str, Any] = {
-            "input_path": str(base / cells["input"]),
-            "target_path": str(base / cells["target"]),
-            "output_path": str(base / cells["output"]),
-        }
-        try:
-            if cells.get("balance"):
-                kwargs["balance"] = float(cells["balance"])
-                if not math.isfinite(kwargs["balance"]):
-                    raise ValueError
-        except ValueError:
-            row.error = f"line {i}: balance {cells['balance']!r} is not a number"
-            continue
-        if cells.get("fit"):
-            if cells["fit"] not in FITS:
-                row.error = f"line {i}: fit {cells['fit']!r}; choose one of {', '.join(FITS)}"
-                continue
-            kwargs["fit"] = cells["fit"]
-        if cells.get("chain"):
-            kwargs["chain"] = str(base / cells["chain"])
-        row.kwargs = kwargs
+        row.error = _parse_row(cells, path.parent, row, seen)
     return rows
+
+
+def _parse_row(cells: dict[str, str], base: Path, row: Row, seen: dict[str, int]) -> str | None:
+    """Fill ``row.kwargs`` from a row's cells; return the row's error, if any.
+
+    ``seen`` maps each resolved output path to the line that writes it."""
+    empty = [c for c in REQUIRED if not cells.get(c)]
+    if empty:
+        return f"empty {', '.join(empty)}"
+    out = str((base / cells["output"]).resolve())
+    if out in seen:
+        return f"output {cells['output']} already written by line {seen[out]}"
+    seen[out] = row.line
+    kwargs: dict[str, Any] = {
+        "input_path": str(base / cells["input"]),
+        "target_path": str(base / cells["target"]),
+        "output_path": str(base / cells["output"]),
+    }
+    for name in NUMBERS:
+        if cells.get(name):
+            try:
+                kwargs[name] = float(cells[name])
+            except ValueError:
+                kwargs[name] = math.nan
+            if not math.isfinite(kwargs[name]):
+                return f"{name} {cells[name]!r} is not a number"
+    if cells.get("fit"):
+        if cells["fit"] not in FITS:
+            return f"fit {cells['fit']!r}; choose one of {', '.join(FITS)}"
+        kwargs["fit"] = cells["fit"]
+    if cells.get("chain"):
+        kwargs["chain"] = str(base / cells["chain"])
+    row.kwargs = kwargs
+    return None
 
 
 # One loaded model per worker process, set by the pool initializer (the standard pattern
@@ -126,11 +148,26 @@ def _render_row(kwargs: dict[str, Any], common: dict[str, Any]) -> dict[str, Any
 def _render_with(
     model: LoadedModel, kwargs: dict[str, Any], common: dict[str, Any]
 ) -> dict[str, Any]:
-    report_path = None
-    if common["report"]:
-        report_path = str(Path(kwargs["output_path"]).with_suffix(".json"))
-    return render(model=model, report_path=report_path, **kwargs,
-                  overwrite=common["overwrite"])  # fmt: skip
+    """Render one row: its cells over the batch's ``common`` settings (``overwrite``,
+    ``report``, ``output_gain_db``); a missing output folder is created first."""
+    args = dict(kwargs)
+    output = Path(args["output_path"])
+    gain = args.pop("output_gain_db", common["output_gain_db"])
+    if gain != 0.0:  # render's default (0 dB) is left to render
+        args["output_gain_db"] = gain
+    report_path = str(output.with_suffix(".json")) if common["report"] else None
+    make_folder(output, "output")
+    return render(model=model, report_path=report_path, overwrite=common["overwrite"], **args)
+
+
+def make_folder(path: Path, what: str) -> None:
+    """Create ``path``'s folder (and its parents) if missing; RenderError if impossible."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(
+            f"{what} {path}: cannot create folder {path.parent} ({exc.strerror or exc})"
+        ) from None
 
 
 def _fmt(x: Any) -> str:
@@ -170,13 +207,16 @@ def run_batch(
     overwrite: bool = False,
     report: bool = True,
     provider: str = "auto",
+    output_gain_db: float = 0.0,
     show_progress: bool = True,
 ) -> tuple[list[Row], dict[int, dict[str, Any] | str]]:
-    """Render every row; returns the rows and, per line number, a report or an error."""
+    """Render every row; returns the rows and, per line number, a report or an error.
+
+    output_gain_db: gain (dB) after the output chain for rows without their own cell."""
     rows = read_manifest(manifest)
     results: dict[int, dict[str, Any] | str] = {r.line: r.error for r in rows if r.error}
     todo = [r for r in rows if not r.error]
-    common = {"overwrite": overwrite, "report": report}
+    common = {"overwrite": overwrite, "report": report, "output_gain_db": output_gain_db}
     from tqdm import tqdm
 
     bar = tqdm(total=len(todo), unit="clip", file=sys.stderr, disable=not show_progress)
@@ -218,22 +258,54 @@ def _outcome(call: Any) -> dict[str, Any] | str:
         return f"{type(exc).__name__}: {exc}"
 
 
-def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="creative-agent render-batch", description=__doc__,
+DESCRIPTION = """\
+Render many INPUT/TARGET pairs listed in a CSV manifest through one model,
+write a report beside each output and print a summary table."""
+
+EPILOG = """\
+manifest:
+  CSV with a header naming input,target,output and optionally balance, chain,
+  fit, output_gain_db. Paths are relative to the manifest's folder; an empty
+  cell takes the command's default. Blank lines and lines starting with # are
+  skipped; messages give the file's line numbers. Missing output folders are
+  created.
+
+A bad row fails alone: the other rows still render, the failures are listed
+after the table and the exit status is 1. Each row's report is OUTPUT with
+.json."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``creative-agent render-batch``."""
+    p = argparse.ArgumentParser(prog="creative-agent render-batch", description=DESCRIPTION,
+                                epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    p.add_argument("manifest", help="CSV: input,target,output[,balance,chain,fit]")
+    p.add_argument("manifest", help="the CSV manifest (its columns are described below)")
     p.add_argument("--model", required=True, help="ONNX model for every row")
     p.add_argument("--workers", type=int, default=1, help="rows rendered at once (processes)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--no-report", action="store_true", help="no per-clip JSON beside outputs")
     p.add_argument("--summary", help="also write the summary (all reports) as JSON here")
-    p.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--output-gain-db", type=float, default=0.0, metavar="DB",
+                   help="gain after the output chain, for rows without an output_gain_db "
+                        "cell (default 0)")  # fmt: skip
+    p.add_argument("--provider", choices=PROVIDERS, default="auto",
+                   help="ONNX Runtime provider (default auto: CUDA if usable, else CPU)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     if args.workers < 1:
         p.error("--workers must be >= 1")
+    if not math.isfinite(args.output_gain_db):
+        p.error(f"--output-gain-db {args.output_gain_db}: not a finite number")
     started = time.perf_counter()
     try:
+        if args.summary:
+            _check_summary(Path(args.summary), Path(args.manifest), Path(args.model))
         rows, results = run_batch(
             Path(args.manifest),
             args.model,
@@ -241,18 +313,26 @@ def main(argv: list[str]) -> int:
             overwrite=args.overwrite,
             report=not args.no_report,
             provider=args.provider,
+            output_gain_db=args.output_gain_db,
             show_progress=not args.quiet,
         )
-    except (ManifestError, ModelLoadError) as exc:
+    except (ManifestError, ModelLoadError, RenderError) as exc:
         print(f"creative-agent render-batch: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     print(summary_table(rows, results))
     print(f"total {time.perf_counter() - started:.1f} s")
     if args.summary:
         data = {"manifest": args.manifest, "rows": [
             {"line": r.line, "output": r.output, "result": results.get(r.line)} for r in rows
         ]}  # fmt: skip
-        tmp = Path(args.summary).with_name(f".{Path(args.summary).name}.partial")
-        tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        os.replace(tmp, args.summary)
+        write_json(args.summary, data)
     return 0 if all(isinstance(results.get(r.line), dict) for r in rows) else 1
+
+
+def _check_summary(summary: Path, *inputs: Path) -> None:
+    """Refuse a summary path that is one of the inputs; create its folder if missing."""
+    real = os.path.realpath(summary)
+    for path in inputs:
+        if real == os.path.realpath(path):
+            raise RenderError(f"summary {summary}: same file as {path}; refusing to overwrite it")
+    make_folder(summary, "summary")

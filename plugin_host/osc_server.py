@@ -429,7 +429,7 @@ class OscServer:
     def _chain_load(self, args: list[Any], sender: Address) -> None:
         try:
             path = self.roots.existing_file(args[0], "path")
-            chain = Chain.from_json(path, allow_roots=self.roots.roots)
+            chain = Chain.from_json(path, allow_roots=self.roots)
         except PathRefused as exc:
             raise CommandFailed(PATH, str(exc)) from None
         except (RenderError, ValueError, OSError) as exc:

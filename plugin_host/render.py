@@ -40,6 +40,7 @@ from plugin_host.audio_io import (
     resampled_length,
 )
 from plugin_host.chain import Chain, ChainError, SectionStream
+from plugin_host.paths import AllowedRoots
 from plugin_host.pipeline import Emitted, FrameBlock, StreamingAgent
 from plugin_host.report import SCHEMA, ReportAccumulator, metadata_hash, write_json_atomic
 from plugin_host.runtime import LoadedModel, ModelLoadError, load_model
@@ -112,7 +113,7 @@ def _as_chain(chain: Chain | PathLike | dict[str, Any] | None, roots: list[Path]
         return chain
     if not isinstance(chain, dict):
         _check_root(Path(chain), "chain", roots)
-    return Chain.from_json(chain, allow_roots=roots)
+    return Chain.from_json(chain, allow_roots=None if roots is None else AllowedRoots(roots))
 
 
 def _plan(fit: str, info_in: AudioInfo, info_tg: AudioInfo, rate: int) -> tuple[int, int, bool]:

@@ -1,5 +1,6 @@
-"""Chains of real pedalboard plugins: the JSON format, errors that list the valid names,
-parameters by path, and streaming in blocks that matches one whole call."""
+"""Chains of real pedalboard plugins: the JSON format, errors that list the valid names or
+the expected type, parameters by path, allowed roots, and streaming in blocks that matches
+one whole call."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from pedalboard.io import AudioFile
 
 from plugin_host.chain import NOT_STREAMABLE, Chain, ChainError, builtin_plugins
+from plugin_host.paths import AllowedRoots
 
 SR = 44100
 
@@ -87,7 +89,7 @@ def test_set_and_get_param():
         ({"output_chain": [{"plugin": "Delay", "params": {"delay_seconds": 99}}]},
          "bad value 99 for Delay.delay_seconds"),
         ({"output_chain": [{"plugin": "Delay", "params": {"mix": "loud"}}]},
-         "bad value 'loud' for Delay.mix"),
+         "chain: output_chain[0]: Delay.mix: expected a number, got 'loud'"),
         ({"output_chain": [{"plugin": "Delay", "params": {"mix": None}}]}, "mix is null"),
         ({"output_chain": [{"plugin": "LadderFilter", "params": {"mode": "LPF99"}}]},
          "valid: LPF12, HPF12"),
@@ -118,8 +120,78 @@ def test_file_errors(tmp_path: Path):
     (tmp_path / "c.json").write_text(json.dumps({"input_chain": [{"vst3": "fake.vst3"}]}))
     with pytest.raises(ChainError, match="cannot load VST3"):  # relative to the chain file
         Chain.from_json(tmp_path / "c.json")
+    (tmp_path / "elsewhere").mkdir()
     with pytest.raises(ChainError, match="outside the allowed roots"):
-        Chain.from_json(tmp_path / "c.json", allow_roots=[tmp_path / "elsewhere"])
+        Chain.from_json(tmp_path / "c.json", allow_roots=AllowedRoots([tmp_path / "elsewhere"]))
+
+
+@pytest.mark.parametrize(
+    "entry,message",
+    [
+        ({"plugin": "Gain", "params": {"gain_db": "loud"}},
+         "Gain.gain_db: expected a number, got 'loud'"),
+        ({"plugin": "Gain", "params": {"gain_db": True}},
+         "Gain.gain_db: expected a number, got True"),
+        ({"plugin": "Reverb", "params": {"room_size": "big"}},
+         "Reverb.room_size: expected a number, got 'big'"),
+        ({"plugin": "BrickwallLimiter", "params": {"true_peak": "yes"}},
+         "BrickwallLimiter.true_peak: expected true or false, got 'yes'"),
+        ({"plugin": "BrickwallLimiter", "params": {"true_peak": 0.5}},
+         "BrickwallLimiter.true_peak: expected true or false, got 0.5"),
+    ],
+)  # fmt: skip
+def test_a_value_of_the_wrong_type_is_one_line_naming_the_file(
+    tmp_path: Path, entry: dict, message: str
+):
+    """pybind11's own text ("incompatible function arguments", several lines) never shows:
+    the type each parameter takes comes from the plugin's current value."""
+    (tmp_path / "c.json").write_text(json.dumps({"output_chain": [entry]}))
+    with pytest.raises(ChainError) as err:
+        Chain.from_json(tmp_path / "c.json")
+    assert str(err.value) == f"{tmp_path / 'c.json'}: output_chain[0]: {message}"
+
+
+def test_set_param_checks_the_type_and_takes_booleans_as_0_or_1():
+    chain = Chain.from_json({"output_chain": [{"plugin": "Gain"},
+                                              {"plugin": "BrickwallLimiter",
+                                               "params": {"true_peak": False}}]})  # fmt: skip
+    with pytest.raises(ChainError) as err:
+        chain.set_param("output_chain/0/gain_db", "loud")
+    assert str(err.value) == "output_chain/0: Gain.gain_db: expected a number, got 'loud'"
+    assert chain.get_param("output_chain/0/gain_db") == 1.0  # unchanged: Gain defaults to 1 dB
+    chain.set_param("output_chain/1/true_peak", 1.0)  # OSC sends numbers
+    assert getattr(chain.output_chain[1], "true_peak") is True  # noqa: B009 - untyped
+    assert chain.to_dict()["output_chain"][1]["params"]["true_peak"] is True
+
+
+def test_plugin_files_must_resolve_inside_the_allowed_roots(tmp_path: Path):
+    """Chain file, impulse response: each resolved (symlinks followed) and checked against
+    one :class:`AllowedRoots`; a symlink inside the root pointing out of it is refused."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    ir = np.zeros((1, 64), np.float32)
+    ir[0, 0] = 1.0
+    for folder in (root, outside):
+        with AudioFile(str(folder / "ir.wav"), "w", SR, 1, bit_depth=32) as f:
+            f.write(ir)
+    (root / "link.wav").symlink_to(outside / "ir.wav")
+    roots = AllowedRoots([root])
+    for name, ok in (("ir.wav", True), ("link.wav", False), ("../outside/ir.wav", False)):
+        spec = {"output_chain": [{"plugin": "Convolution",
+                                  "params": {"impulse_response_filename": name}}]}  # fmt: skip
+        (root / "c.json").write_text(json.dumps(spec))
+        if ok:
+            chain = Chain.from_json(root / "c.json", allow_roots=roots)
+            assert chain.file_paths() == [root / name]
+            continue
+        with pytest.raises(ChainError) as err:
+            Chain.from_json(root / "c.json", allow_roots=roots)
+        assert "output_chain[0]: impulse_response_filename:" in str(err.value)
+        assert "resolves outside the allowed roots" in str(err.value)
+    (outside / "c.json").write_text(json.dumps({}))
+    with pytest.raises(ChainError, match=r"c\.json: chain: .* resolves outside the allowed roots"):
+        Chain.from_json(outside / "c.json", allow_roots=roots)
 
 
 def test_convolution_reads_its_impulse_relative_to_the_chain_file(tmp_path: Path):

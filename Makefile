@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO_DIR ?= runs/demo
 PY_DIRS := plugin_host model training export bench tests
 
-.PHONY: demo test lint bench experiment sysdeps clean help
+.PHONY: demo test lint bench experiment experiment-real default-model sysdeps clean help
 
 help:
 	@echo "make demo        create .venv, install, train a small model, export, render, report"
@@ -14,6 +14,8 @@ help:
 	@echo "make lint        ruff + mypy + import-linter (layers)"
 	@echo "make bench       benchmarks -> docs/benchmarks.md, docs/bench.json"
 	@echo "make experiment  the seed-fix experiment -> docs/experiment-seed-fix.md"
+	@echo "make experiment-real  real-instrument ablation -> docs/experiment-real-instruments.md"
+	@echo "make default-model    retrain the bundled model -> plugin_host/models, docs/model-card.md"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +49,12 @@ bench: $(STAMP)
 
 experiment: $(STAMP)
 	$(BIN)/creative-agent experiment seed-fix --out runs/experiment --docs docs
+
+experiment-real: $(STAMP) soundfonts
+	$(BIN)/creative-agent experiment-real --runs runs/experiment-real --docs docs
+
+default-model: $(STAMP) soundfonts
+	$(BIN)/creative-agent default-model --runs runs/experiment-real --card docs/model-card.md
 
 clean:
 	rm -rf runs build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -26,6 +26,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export.onnx_export", "export a checkpoint's core to ONNX with a parity check"),
     "bench": ("bench.cli", "benchmarks: host vs torch, floor, memory, training scaling"),
     "demo": ("bench.demo", "the main job: train a small model, export, render, report"),
+    "experiment-real": (
+        "bench.real_instruments",
+        "the real-instrument ablation (trains; ~15 min a recipe)",
+    ),
+    "default-model": ("bench.default_model", "regenerate the bundled model and docs/model-card.md"),
 }
 
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,18 @@ Reply = tuple[str, list[Any]]
 class ServerProcess:
     """``python -m plugin_host.osc_server ...`` on a free port; output collected."""
 
-    def __init__(self, args: list[str], cwd: Path) -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+    def __init__(
+        self,
+        args: list[str],
+        cwd: Path,
+        prefix: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """prefix: a command the server runs under (e.g. strace); env: its environment
+        (default: this one)."""
+        env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "plugin_host.osc_server", "--port", "0", *args],
+            [*prefix, sys.executable, "-m", "plugin_host.osc_server", "--port", "0", *args],
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

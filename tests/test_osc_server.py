@@ -341,6 +341,8 @@ def test_python_osc_client_as_in_the_docs(server: ServerProcess, root: Path) -> 
         (("in.wav", "tg.wav", "../o1.wav"), "output: '../o1.wav' resolves outside"),
         (("~/in.wav", "tg.wav", "o1.wav"), "'~' is not expanded"),
         (("in.wav", "tg.wav", "in.wav"), "is one of the inputs"),
+        # refused at once, not queued to fail later (issue 11 item 10)
+        (("in.wav", "tg.wav", "o1.m4a"), "cannot write .m4a; use one of .wav"),
         (("in.wav", "missing.wav", "o1.wav"), "target: 'missing.wav' is not an existing file"),
     ],
 )
@@ -408,6 +410,46 @@ def test_cancel_unknown_and_duplicate_ids(client: OscClient) -> None:
     ]
     bad = render(client, "in.wav", "tg.wav", "o2.wav", "#sync-1")
     assert bad[-1][0] == "/fail" and "clip_id" in bad[-1][1][1]
+
+
+def test_output_equal_to_the_model_is_refused_as_the_model(tmp_path: Path, tiny_onnx: Path) -> None:
+    """Issue 11 item 10: it was refused as "one of the inputs"."""
+    make_clips(tmp_path)
+    shutil.copy(tiny_onnx, tmp_path / "model.onnx")
+    server = start_server(tmp_path, "--model", str(tmp_path / "model.onnx"))
+    c = OscClient(server.address)
+    try:
+        for output in ("model.onnx", "./sub/../model.onnx"):
+            (tmp_path / "sub").mkdir(exist_ok=True)
+            replies = render(c, "in.wav", "tg.wav", output, "m", 1)
+            message = f"output: {output!r} is the model; refusing to overwrite it"
+            assert replies == [("/fail", ["/agent/render", message, "m"])]
+        assert (tmp_path / "model.onnx").read_bytes() == tiny_onnx.read_bytes()
+    finally:
+        c.close()
+        assert server.stop() == 0
+
+
+def test_syncs_are_not_counted_as_renders(tmp_path: Path, tiny_onnx: Path) -> None:
+    """Issue 11 item 4: three /agent/sync on a fresh server gave rendered = 3, and the
+    shutdown line counted them too."""
+    make_clips(tmp_path)
+    server = start_server(tmp_path, "--model", str(tiny_onnx))
+    c = OscClient(server.address)
+    try:
+        for i in range(3):
+            assert c.call("/agent/sync", i)[-2:] == [
+                ("/agent/synced", [i]),
+                ("/done", ["/agent/sync", i]),
+            ]
+        assert (status(c)["rendered"], status(c)["failed"]) == (0, 0)
+        assert render(c, "in.wav", "tg.wav", "o.wav", "r")[-1] == ("/done", ["/agent/render", "r"])
+        assert c.call("/agent/sync", 3)[-1] == ("/done", ["/agent/sync", 3])
+        assert (status(c)["rendered"], status(c)["failed"]) == (1, 0)
+    finally:
+        c.close()
+        assert server.stop() == 0
+    assert "(1 rendered, 0 failed, 0 errors)" in server.output()
 
 
 def test_render_without_a_model_fails(tmp_path: Path) -> None:

@@ -213,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         server = OscServer(config)
     except (ValueError, PathRefused, ModelLoadError, RenderError, OSError) as exc:
-        print(f"creative-agent serve: {exc}", file=sys.stderr)
-        return 2
+        print(f"creative-agent serve: error: {exc}", file=sys.stderr)
+        return 1
     if not is_loopback(config.host):
         print(
             f"warning: binding {config.host} exposes the server beyond this machine and OSC "
@@ -231,9 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         host, port = server.bind()
     except OSError as exc:
         print(
-            f"creative-agent serve: cannot bind {config.host}:{config.port}: {exc}", file=sys.stderr
+            f"creative-agent serve: error: cannot bind {config.host}:{config.port}: {exc}",
+            file=sys.stderr,
         )
-        return 2
+        return 1
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)

@@ -268,8 +268,17 @@ def test_bad_start_arguments_fail_with_one_line(tmp_path: Path) -> None:
             timeout=120,
             cwd=tmp_path,
         )
-        assert r.returncode == 2, r
+        assert r.returncode == 1, r  # runtime errors exit 1 (argparse's usage errors: 2)
+        assert r.stderr.startswith("creative-agent serve: error: "), r.stderr
         assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "plugin_host.osc_server", "--port", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 2 and r.stderr.startswith("usage: creative-agent serve"), r.stderr
 
 
 def test_wide_bind_warns_and_honours_the_allow_list(

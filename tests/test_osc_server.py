@@ -316,6 +316,27 @@ def test_render_round_trip(client: OscClient, root: Path) -> None:
     assert status(client)["rendered"] >= 2
 
 
+def test_output_gain_scales_the_render(client: OscClient, root: Path) -> None:
+    """output_gain_db is applied after the output chain, to the render queued after it is
+    set (the merge moves it from a Gain plugin into render(output_gain_db=...))."""
+    gain_db = -12.0
+    try:
+        plain = render(client, "in.wav", "tg.wav", "gain_0.wav", "g0")
+        assert client.call("/agent/param/set", "output_gain_db", gain_db)[-1][0] == "/done"
+        quiet = render(client, "in.wav", "tg.wav", "gain_12.wav", "g12")
+    finally:
+        client.call("/agent/param/set", "output_gain_db", 0.0)
+    assert plain[-1][0] == quiet[-1][0] == "/done", (plain, quiet)
+    with AudioFile(str(root / "gain_0.wav")) as f:
+        loud_audio = f.read(f.frames)
+    with AudioFile(str(root / "gain_12.wav")) as f:
+        quiet_audio = f.read(f.frames)
+    assert loud_audio.shape == quiet_audio.shape and float(abs(loud_audio).max()) > 0.01
+    # same model and inputs, so the same samples times the gain; float32 WAV: 1e-5 slack
+    expected = loud_audio * 10 ** (gain_db / 20)
+    assert float(abs(quiet_audio - expected).max()) < 1e-5
+
+
 def test_python_osc_client_as_in_the_docs(server: ServerProcess, root: Path) -> None:
     """The snippet from docs/osc.md: python-osc's own UDP client sends and reads replies."""
     client = SimpleUDPClient(*server.address)

@@ -27,10 +27,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # liblo-tools gives the OSC tests an independent real client (oscsend/oscdump).
 sysdeps:
-	@command -v oscsend >/dev/null 2>&1 || { \
+	@{ command -v oscsend && command -v strace; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && apt-get install -y -qq liblo-tools >/dev/null) || echo "warning: could not install liblo-tools"; \
-	  else echo "note: install liblo-tools (oscsend/oscdump) for the OSC interop tests"; fi; }
+	    (apt-get update -qq && apt-get install -y -qq liblo-tools strace >/dev/null) || echo "warning: could not install liblo-tools strace"; \
+	  else echo "note: install liblo-tools (oscsend/oscdump) and strace for the OSC interop and network tests"; fi; }
 
 demo: $(STAMP)
 	$(BIN)/creative-agent demo --out $(DEMO_DIR)

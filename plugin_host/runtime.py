@@ -8,6 +8,13 @@ Provider choice (``load_model(provider="auto")``): CUDA is tried only when the N
 library (``libcuda.so.1``) can be opened, and kept only if ``session.get_providers()``
 confirms it (onnxruntime-gpu lists CUDA in ``get_available_providers()`` even on machines
 without a GPU, then silently runs on CPU). A fallback is logged in one line.
+
+No network: official ONNX Runtime builds (1.31 on Linux) start a telemetry uploader when
+the module is imported (a DNS lookup of ``mobile.events.data.microsoft.com`` from a thread
+of its own). ``ORT_DISABLE_TELEMETRY=1``, read once as ONNX Runtime initialises, stops the
+uploader for the life of the process; ``onnxruntime.disable_telemetry_events()`` is too
+late for it. So this module sets the variable before it imports onnxruntime, and is the
+host's only importer of onnxruntime (``tests/test_host_network.py`` checks with strace).
 """
 
 from __future__ import annotations
@@ -18,16 +25,30 @@ import io
 import json
 import logging
 import os
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
-from plugin_host.dsp import HostDSP
+TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
+# Must precede the import below: ONNX Runtime reads it once, while it initialises.
+_ORT_IMPORTED_FIRST = "onnxruntime" in sys.modules
+os.environ[TELEMETRY_ENV] = "1"
+
+import onnxruntime as ort  # noqa: E402 - after TELEMETRY_ENV is set, on purpose
+
+from plugin_host.dsp import HostDSP  # noqa: E402
 
 log = logging.getLogger(__name__)
+if _ORT_IMPORTED_FIRST:
+    log.warning(
+        "onnxruntime was imported before plugin_host.runtime; its telemetry may be on "
+        "(set %s=1 before starting Python)",
+        TELEMETRY_ENV,
+    )
 
 FORMAT_VERSION = 1
 META_PREFIX = "creative_agent."
@@ -38,6 +59,8 @@ OUTPUT_NAMES = ("input_mask", "target_mask")
 PROVIDERS = ("auto", "cpu", "cuda")
 # the checkpoint's validation figures ``inspect`` shows (from the ``metrics`` entry)
 VALIDATION_KEYS = ("output_input_corr", "output_target_corr", "verdict", "meets_seed_criteria")
+# extra metadata entries that are integers ('' = unknown, shown as null by ``describe``)
+INTEGER_KEYS = ("epoch", "step", "n_params", "opset", "receptive_frames")
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 # ONNX Runtime log severities: 0 verbose, 1 info, 2 warning (its default), 3 error, 4 fatal.
@@ -113,10 +136,7 @@ class ModelMetadata:
             "config": self.config,
         }
         for key, value in sorted(self.extra.items()):
-            try:
-                out[key] = json.loads(value) if value.startswith(("{", "[")) else value
-            except json.JSONDecodeError:
-                out[key] = value
+            out[key] = _decode_extra(key, value)
         return out
 
     @classmethod
@@ -163,6 +183,23 @@ class ModelMetadata:
                 f"n_fft {meta.n_fft}, hop {meta.hop})"
             )
         return meta
+
+
+def _decode_extra(key: str, value: str) -> Any:
+    """One extra metadata string as JSON: INTEGER_KEYS as int (None when empty), JSON
+    objects/lists decoded; anything else (or text that does not parse) as the string."""
+    if key in INTEGER_KEYS:
+        if value == "":
+            return None
+        if re.fullmatch(r"[+-]?\d+", value.strip()):
+            return int(value)
+        return value
+    if value.startswith(("{", "[")):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
 
 
 @dataclass
@@ -265,6 +302,7 @@ def _cuda_candidates(provider: str, source: Path) -> bool:
 def _create_session(path: Path, providers: list[str], threads: int | None, quiet: bool) -> Any:
     """An ``InferenceSession``; with ``quiet`` ONNX Runtime's default logger (where a CUDA
     provider that fails to load reports) is silenced while the session is created."""
+    ort.disable_telemetry_events()  # non-essential events; the uploader is off already
     if quiet:
         ort.set_default_logger_severity(_ORT_QUIET)
     try:
@@ -348,7 +386,10 @@ def format_metadata(model: LoadedModel) -> str:
     width = max(len(k) for k in info)
     lines = []
     for key, value in info.items():
-        text = (value or "-") if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        if value is None or value == "":
+            text = "-"
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         lines.append(f"{key:<{width}}  {text}")
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from test_osc_harness import REPO, make_clips, start_server
 
+from plugin_host import osc_commands as commands
 from plugin_host import osc_protocol as proto
 
 DOCS = REPO / "docs"
@@ -20,13 +21,13 @@ PATCH = REPO / "examples" / "creative_agent.pd"
 
 def test_osc_md_holds_the_address_table_and_replies() -> None:
     text = (DOCS / "osc.md").read_text()
-    assert proto.address_table_markdown() in text
-    for address, sig in proto.REPLIES.items():
+    assert commands.address_table_markdown() in text
+    for address, sig in commands.REPLIES.items():
         assert f"| `{address}` | `{sig}` |" in text, address
 
 
 def test_every_address_in_the_docs_exists() -> None:
-    known = set(proto.COMMANDS) | set(proto.REPLIES)
+    known = set(commands.COMMANDS) | set(commands.REPLIES)
     for name in ("osc.md", "daw.md"):
         text = (DOCS / name).read_text()
         found = set(re.findall(r"(?<![\w/])/agent/[a-z/._]*[a-z]", text))
@@ -42,7 +43,7 @@ def pd_records() -> list[str]:
 
 
 def check_sent(address: str, tags: str, args: list[str]) -> None:
-    command = proto.COMMANDS[address]
+    command = commands.COMMANDS[address]
     assert len(tags) == len(args), (address, tags, args)
     assert command.required <= len(args) <= len(command.params), (address, args)
     for tag, param in zip(tags, command.params, strict=False):

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,18 @@ Reply = tuple[str, list[Any]]
 class ServerProcess:
     """``python -m plugin_host.osc_server ...`` on a free port; output collected."""
 
-    def __init__(self, args: list[str], cwd: Path) -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+    def __init__(
+        self,
+        args: list[str],
+        cwd: Path,
+        prefix: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """prefix: a command the server runs under (e.g. strace); env: its environment
+        (default: this one)."""
+        env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "plugin_host.osc_server", "--port", "0", *args],
+            [*prefix, sys.executable, "-m", "plugin_host.osc_server", "--port", "0", *args],
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -260,8 +268,17 @@ def test_bad_start_arguments_fail_with_one_line(tmp_path: Path) -> None:
             timeout=120,
             cwd=tmp_path,
         )
-        assert r.returncode == 2, r
+        assert r.returncode == 1, r  # runtime errors exit 1 (argparse's usage errors: 2)
+        assert r.stderr.startswith("creative-agent serve: error: "), r.stderr
         assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "plugin_host.osc_server", "--port", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 2 and r.stderr.startswith("usage: creative-agent serve"), r.stderr
 
 
 def test_wide_bind_warns_and_honours_the_allow_list(

@@ -11,6 +11,7 @@ import pytest
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from plugin_host import osc_commands as c
 from plugin_host import osc_protocol as p
 
 
@@ -179,11 +180,11 @@ def test_a_bad_message_inside_a_bundle_refuses_the_bundle() -> None:
 
 
 def test_coerce_args_checks_arity_and_types() -> None:
-    render = p.COMMANDS["/agent/render"]
+    render = c.COMMANDS["/agent/render"]
     ok = p.Message("/agent/render", ("a.wav", "b.wav", "c.wav"), "sss")
-    assert p.coerce_args(render, ok) == ["a.wav", "b.wav", "c.wav"]
+    assert c.coerce_args(render, ok) == ["a.wav", "b.wav", "c.wav"]
     full = p.Message("/agent/render", ("a", "b", "c", "id", 1.0), "ssssf")
-    assert p.coerce_args(render, full) == ["a", "b", "c", "id", 1]
+    assert c.coerce_args(render, full) == ["a", "b", "c", "id", 1]
     for bad, needle in [
         (p.Message("/agent/render", ("a", "b"), "ss"), "got 2 argument(s)"),
         (p.Message("/agent/render", ("a", "b", "c", "d", 1, 2), "ssssii"), "got 6"),
@@ -191,21 +192,21 @@ def test_coerce_args_checks_arity_and_types() -> None:
         (p.Message("/agent/render", ("a", "b", "c", "d", 0.5), "ssssf"), "integer"),
     ]:
         with pytest.raises(p.ProtocolError, match=r"expects|must") as info:
-            p.coerce_args(render, bad)
+            c.coerce_args(render, bad)
         assert info.value.kind == p.BAD_ARGS
         assert needle in info.value.message
-    param_set = p.COMMANDS["/agent/param/set"]
-    assert p.coerce_args(param_set, p.Message("", ("balance", 1), "si")) == ["balance", 1.0]
+    param_set = c.COMMANDS["/agent/param/set"]
+    assert c.coerce_args(param_set, p.Message("", ("balance", 1), "si")) == ["balance", 1.0]
     with pytest.raises(p.ProtocolError, match="must be a number"):
-        p.coerce_args(param_set, p.Message("", ("balance", "x"), "ss"))
+        c.coerce_args(param_set, p.Message("", ("balance", "x"), "ss"))
 
 
 def test_signatures_read_like_the_docs() -> None:
-    assert p.COMMANDS["/agent/render"].signature() == (
+    assert c.COMMANDS["/agent/render"].signature() == (
         "s input s target s output [s clip_id [i overwrite]]"
     )
-    assert p.COMMANDS["/agent/ping"].signature() == "[i token]"
-    assert p.COMMANDS["/agent/version"].signature() == ""
+    assert c.COMMANDS["/agent/ping"].signature() == "[i token]"
+    assert c.COMMANDS["/agent/version"].signature() == ""
 
 
 def test_replies_stay_small_and_parse_back() -> None:
@@ -223,6 +224,6 @@ def test_replies_stay_small_and_parse_back() -> None:
 
 
 def test_address_table_lists_every_command() -> None:
-    table = p.address_table_markdown()
-    for address in p.COMMANDS:
+    table = c.address_table_markdown()
+    for address in c.COMMANDS:
         assert f"| `{address}` |" in table

@@ -316,6 +316,27 @@ def test_render_round_trip(client: OscClient, root: Path) -> None:
     assert status(client)["rendered"] >= 2
 
 
+def test_output_gain_scales_the_render(client: OscClient, root: Path) -> None:
+    """output_gain_db is applied after the output chain, to the render queued after it is
+    set (the merge moves it from a Gain plugin into render(output_gain_db=...))."""
+    gain_db = -12.0
+    try:
+        plain = render(client, "in.wav", "tg.wav", "gain_0.wav", "g0")
+        assert client.call("/agent/param/set", "output_gain_db", gain_db)[-1][0] == "/done"
+        quiet = render(client, "in.wav", "tg.wav", "gain_12.wav", "g12")
+    finally:
+        client.call("/agent/param/set", "output_gain_db", 0.0)
+    assert plain[-1][0] == quiet[-1][0] == "/done", (plain, quiet)
+    with AudioFile(str(root / "gain_0.wav")) as f:
+        loud_audio = f.read(f.frames)
+    with AudioFile(str(root / "gain_12.wav")) as f:
+        quiet_audio = f.read(f.frames)
+    assert loud_audio.shape == quiet_audio.shape and float(abs(loud_audio).max()) > 0.01
+    # same model and inputs, so the same samples times the gain; float32 WAV: 1e-5 slack
+    expected = loud_audio * 10 ** (gain_db / 20)
+    assert float(abs(quiet_audio - expected).max()) < 1e-5
+
+
 def test_python_osc_client_as_in_the_docs(server: ServerProcess, root: Path) -> None:
     """The snippet from docs/osc.md: python-osc's own UDP client sends and reads replies."""
     client = SimpleUDPClient(*server.address)
@@ -341,6 +362,8 @@ def test_python_osc_client_as_in_the_docs(server: ServerProcess, root: Path) -> 
         (("in.wav", "tg.wav", "../o1.wav"), "output: '../o1.wav' resolves outside"),
         (("~/in.wav", "tg.wav", "o1.wav"), "'~' is not expanded"),
         (("in.wav", "tg.wav", "in.wav"), "is one of the inputs"),
+        # refused at once, not queued to fail later (issue 11 item 10)
+        (("in.wav", "tg.wav", "o1.m4a"), "cannot write .m4a; use one of .wav"),
         (("in.wav", "missing.wav", "o1.wav"), "target: 'missing.wav' is not an existing file"),
     ],
 )
@@ -408,6 +431,46 @@ def test_cancel_unknown_and_duplicate_ids(client: OscClient) -> None:
     ]
     bad = render(client, "in.wav", "tg.wav", "o2.wav", "#sync-1")
     assert bad[-1][0] == "/fail" and "clip_id" in bad[-1][1][1]
+
+
+def test_output_equal_to_the_model_is_refused_as_the_model(tmp_path: Path, tiny_onnx: Path) -> None:
+    """Issue 11 item 10: it was refused as "one of the inputs"."""
+    make_clips(tmp_path)
+    shutil.copy(tiny_onnx, tmp_path / "model.onnx")
+    server = start_server(tmp_path, "--model", str(tmp_path / "model.onnx"))
+    c = OscClient(server.address)
+    try:
+        for output in ("model.onnx", "./sub/../model.onnx"):
+            (tmp_path / "sub").mkdir(exist_ok=True)
+            replies = render(c, "in.wav", "tg.wav", output, "m", 1)
+            message = f"output: {output!r} is the model; refusing to overwrite it"
+            assert replies == [("/fail", ["/agent/render", message, "m"])]
+        assert (tmp_path / "model.onnx").read_bytes() == tiny_onnx.read_bytes()
+    finally:
+        c.close()
+        assert server.stop() == 0
+
+
+def test_syncs_are_not_counted_as_renders(tmp_path: Path, tiny_onnx: Path) -> None:
+    """Issue 11 item 4: three /agent/sync on a fresh server gave rendered = 3, and the
+    shutdown line counted them too."""
+    make_clips(tmp_path)
+    server = start_server(tmp_path, "--model", str(tiny_onnx))
+    c = OscClient(server.address)
+    try:
+        for i in range(3):
+            assert c.call("/agent/sync", i)[-2:] == [
+                ("/agent/synced", [i]),
+                ("/done", ["/agent/sync", i]),
+            ]
+        assert (status(c)["rendered"], status(c)["failed"]) == (0, 0)
+        assert render(c, "in.wav", "tg.wav", "o.wav", "r")[-1] == ("/done", ["/agent/render", "r"])
+        assert c.call("/agent/sync", 3)[-1] == ("/done", ["/agent/sync", 3])
+        assert (status(c)["rendered"], status(c)["failed"]) == (1, 0)
+    finally:
+        c.close()
+        assert server.stop() == 0
+    assert "(1 rendered, 0 failed, 0 errors)" in server.output()
 
 
 def test_render_without_a_model_fails(tmp_path: Path) -> None:

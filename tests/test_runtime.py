@@ -194,3 +194,31 @@ def test_inspect_command(
     assert runtime.main([str(bad)]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "not a creative-agent model" in captured.err
+
+
+def test_inspect_json_gives_integer_entries_as_numbers(
+    tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11 item 10: epoch, step, n_params and opset were JSON strings ("3")."""
+    path = _with_meta(
+        tiny_onnx, tmp_path / "m.onnx", epoch="3", step="120", n_params="1234", opset="18"
+    )
+    assert runtime.main([str(path), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["epoch"], d["step"], d["n_params"], d["opset"]) == (3, 120, 1234, 18)
+    assert isinstance(d["receptive_frames"], int)
+    assert runtime.main([str(path)]) == 0
+    lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert (lines["epoch"], lines["n_params"]) == ("3", "1234")
+
+
+def test_inspect_shows_an_unknown_epoch_as_null(
+    tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _with_meta(tiny_onnx, tmp_path / "m.onnx", epoch="", step="")
+    assert runtime.main([str(path), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["epoch"] is None and d["step"] is None
+    assert runtime.main([str(path)]) == 0
+    lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["epoch"] == "-"

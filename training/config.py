@@ -26,6 +26,7 @@ class TrainConfig:
     energy_balance_weight: float = 0.0  # output energy share of the input vs the balance knob
     rhythm_weight: float = 0.0  # onset-envelope agreement with the input
     harmony_weight: float = 0.0  # chroma agreement with the target
+    coherent_balance_weight: float = 0.0  # least-squares share of the input vs the knob
     feature_matching_weight: float = 0.0  # discriminator feature matching (with gan)
     recon_loss: str = "mse"  # "mse" (the seed) or "mrstft" (multi-resolution STFT)
     gan_warmup_epochs: int = 1  # adversarial terms switch on after this many epochs

@@ -147,3 +147,18 @@ def groove_notes(
         hits=len(notes),
     )
     return notes, info
+
+
+# what a kit plays instead of a note it must not play (hats -> ride, clap -> snare ...)
+SUBSTITUTES = {HAT_CLOSED: RIDE, HAT_PEDAL: RIDE, HAT_OPEN: RIDE_BELL, 48: 47, CLAP: SNARE}
+
+
+def without(notes: list[Note], keys: tuple[int, ...]) -> list[Note]:
+    """``notes`` with every key in ``keys`` replaced by its :data:`SUBSTITUTES` entry
+    (or dropped when it has none or the substitute is in ``keys`` too)."""
+    out = []
+    for n in notes:
+        key = SUBSTITUTES.get(n.key, -1) if n.key in keys else n.key
+        if key >= 0 and key not in keys:
+            out.append(Note(n.start, n.length, key, n.velocity))
+    return out

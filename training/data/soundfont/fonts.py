@@ -1,24 +1,29 @@
 """Which SoundFonts and instruments the real-instrument data uses, where the files are,
 and the one table that splits them between training and validation.
 
-SoundFonts (Debian packages, installed by ``make soundfonts``):
+SoundFonts (Debian packages, installed by ``make soundfonts``), looked up by file name in
+the folders of ``$CREATIVE_AGENT_SF2_PATH`` (``os.pathsep`` separated, searched first) and
+then :data:`SEARCH_DIRS`:
 
-| name | file | package | split |
-|---|---|---|---|
-| ``timgm6mb`` | ``TimGM6mb.sf2`` | ``timgm6mb-soundfont`` | training (not the held-out programs/kits) |
-| ``opl3`` | ``OPL-3_FM_128M.sf2`` | ``opl3-soundfont`` | training (not the held-out programs) |
-| ``black_pearl`` | ``Black_Pearl_4_LV2.sf2`` | ``avldrums.lv2-soundfont`` | training |
-| ``sf_gmbank`` | ``sf_GMbank.sf2`` | ``csound-soundfont`` | validation (the whole font) |
-| ``red_zeppelin`` | ``Red_Zeppelin_4_LV2.sf2`` | ``avldrums.lv2-soundfont`` | validation |
+| name | file | package | training plays | validation plays |
+|---|---|---|---|---|
+| ``timgm6mb`` | ``TimGM6mb.sf2`` | ``timgm6mb-soundfont`` | 7 drum kits, GM programs not in VALID_PROGRAMS | VALID_PROGRAMS |
+| ``opl3`` | ``OPL-3_FM_128M.sf2`` | ``opl3-soundfont`` | GM programs not in VALID_PROGRAMS | its drum kit, VALID_PROGRAMS |
+| ``black_pearl`` | ``Black_Pearl_4_LV2.sf2`` | ``avldrums.lv2-soundfont`` | the kit, less SHARED_NOTES | – |
+| ``sf_gmbank`` | ``sf_GMbank.sf2`` | ``csound-soundfont`` | – | VALID_PROGRAMS |
+| ``red_zeppelin`` | ``Red_Zeppelin_4_LV2.sf2`` | ``avldrums.lv2-soundfont`` | – | the kit |
 
-Files are looked up by name in the folders of ``$CREATIVE_AGENT_SF2_PATH`` (``os.pathsep``
-separated; searched first) and then :data:`SEARCH_DIRS`.
+Measured sharing (single notes, max normalised cross-correlation; the same sample gives
+>= 0.93, distinct instruments <= 0.88, ``tests/test_data_soundfont.py`` checks it): most
+``sf_GMbank`` programs and drum notes are TimGM6mb's samples, so ``sf_GMbank`` plays only
+VALID_PROGRAMS (and its kits nothing); the AVL kits share hi-hats, a tom and percussion, so
+training never plays those notes (:data:`SHARED_NOTES`) from Black Pearl; within TimGM6mb
+programs reuse samples, so VALID_PROGRAMS holds only programs unlike every training one.
+Whole SoundFonts training never loads: ``sf_GMbank`` and ``Red_Zeppelin_4_LV2``.
 
 An instrument is ``(font, bank, preset)``; a drum kit is a GM drum bank preset (bank 128,
-played on MIDI channel 10) or one of the AVL kits (bank 0 preset 0, GM drum note map).
-:func:`split_of` is the split table and :func:`instruments` lists a split: the two splits
-share no SoundFont file, and the GM programs in :data:`HELD_OUT_PROGRAMS` are played only
-by validation (training skips them in its fonts too).
+played on MIDI channel 10) or an AVL kit (bank 0 preset 0, GM drum note map).
+:func:`split_of` is the split table and :func:`instruments` lists a split.
 """
 
 from __future__ import annotations
@@ -35,20 +40,22 @@ INSTALL_HINT = "run 'make soundfonts' (as root) or set CREATIVE_AGENT_SF2_PATH"
 @dataclass(frozen=True)
 class Font:
     """One SoundFont file: ``file`` (its name), ``package`` (the Debian package shipping
-    it), ``drum_kits`` (bank-128 presets that are GM drum kits, or ``None`` for an AVL
-    kit font whose preset 0 is the kit), ``melodic`` (whether it has the 128 GM programs)."""
+    it), ``drum_kits`` (bank-128 presets played as GM drum kits, or ``None`` for an AVL
+    kit font whose preset 0 is the kit), ``melodic`` (whether its GM programs play),
+    ``weight`` (how often a part picks this font among those that can play it)."""
 
     file: str
     package: str
     drum_kits: tuple[int, ...] | None
     melodic: bool
+    weight: float = 2.0
 
 
 FONTS: dict[str, Font] = {
     "timgm6mb": Font("TimGM6mb.sf2", "timgm6mb-soundfont", (0, 8, 16, 24, 25, 32, 40), True),
-    "opl3": Font("OPL-3_FM_128M.sf2", "opl3-soundfont", (0,), True),
+    "opl3": Font("OPL-3_FM_128M.sf2", "opl3-soundfont", (0,), True, 1.0),  # FM, not sampled
     "black_pearl": Font("Black_Pearl_4_LV2.sf2", "avldrums.lv2-soundfont", None, False),
-    "sf_gmbank": Font("sf_GMbank.sf2", "csound-soundfont", (0, 8, 16, 24, 25, 32, 40), True),
+    "sf_gmbank": Font("sf_GMbank.sf2", "csound-soundfont", (), True),
     "red_zeppelin": Font("Red_Zeppelin_4_LV2.sf2", "avldrums.lv2-soundfont", None, False),
 }
 
@@ -66,10 +73,11 @@ FAMILIES: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "synth": ((80, 81), ("arp", "bass")),
     "pad": ((88, 89, 90, 91, 92, 93, 94, 95), ("chords",)),
 }
-# GM programs never played in training, from any font (validation plays them from its fonts)
-HELD_OUT_PROGRAMS = (3, 5, 19, 26, 35, 50, 62, 94)
-HELD_OUT_KITS = {"timgm6mb": (32, 40)}  # Jazz, Brush: played by neither split
-VALID_FONTS = ("sf_gmbank", "red_zeppelin")  # whole fonts training never hears
+# the split table (see the module docstring)
+VALID_PROGRAMS = (2, 7, 13, 17, 19, 27, 35, 39, 50, 52, 62, 63, 93, 94)  # GM programs, any font
+VALID_KITS = {"red_zeppelin": (0,), "opl3": (0,)}  # font -> kit presets validation plays
+VALID_ONLY_FONTS = ("sf_gmbank", "red_zeppelin")  # training never loads them
+SHARED_NOTES = {"black_pearl": (39, 42, 44, 46, 48, 54, 55, 56, 60, 61)}  # = red_zeppelin's
 SPLITS = ("train", "valid")
 
 
@@ -99,18 +107,13 @@ def _all_instruments() -> list[Instrument]:
 
 
 def split_of(inst: Instrument) -> str | None:
-    """The split table: "valid" for every instrument of :data:`VALID_FONTS` (whole fonts
-    training never hears); None (played by neither split) for :data:`HELD_OUT_PROGRAMS`
-    and :data:`HELD_OUT_KITS` of the other fonts, so that no program type (e.g. a
-    honky-tonk piano, a halo pad) that validation plays is heard in training, and no kit
-    that may share samples with a validation kit; "train" for everything else."""
-    if inst.font in VALID_FONTS:
+    """The split table: "valid" for :data:`VALID_PROGRAMS` (melodic, any font) and
+    :data:`VALID_KITS`; otherwise None (played by neither) in :data:`VALID_ONLY_FONTS`, and
+    "train" everywhere else."""
+    held = inst.preset in (VALID_KITS.get(inst.font, ()) if inst.drums else VALID_PROGRAMS)
+    if held:
         return "valid"
-    if inst.drums:
-        held = inst.bank == 128 and inst.preset in HELD_OUT_KITS.get(inst.font, ())
-    else:
-        held = inst.preset in HELD_OUT_PROGRAMS
-    return None if held else "train"
+    return None if inst.font in VALID_ONLY_FONTS else "train"
 
 
 def instruments(split: str) -> tuple[Instrument, ...]:

@@ -18,8 +18,15 @@ from typing import Any
 import numpy as np
 import scipy.signal
 
-from training.data.soundfont.drums import GROOVES, groove_notes
-from training.data.soundfont.fonts import FAMILIES, SPLITS, Instrument, instruments
+from training.data.soundfont.drums import GROOVES, groove_notes, without
+from training.data.soundfont.fonts import (
+    FAMILIES,
+    FONTS,
+    SHARED_NOTES,
+    SPLITS,
+    Instrument,
+    instruments,
+)
 from training.data.soundfont.harmony import arp_notes, bass_notes, chord_notes, progression
 from training.data.soundfont.sequencer import FontBank, Note
 from training.data.synth import MODES, PEAK_CEILING
@@ -109,12 +116,17 @@ def _u(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
 
 
 def _choose(rng: np.random.Generator, split: str, role: str) -> Instrument:
-    """A random instrument of ``split`` for ``role`` ("drums", "chords", "bass", "arp")."""
+    """A random instrument of ``split`` for ``role`` ("drums", "chords", "bass", "arp"):
+    a font drawn by :attr:`fonts.Font.weight`, then one of its instruments."""
     pool = [
         i
         for i in instruments(split)
         if (i.drums if role == "drums" else not i.drums and role in FAMILIES[i.family][1])
     ]
+    names = sorted({i.font for i in pool})
+    weights = np.array([FONTS[n].weight for n in names])
+    font = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+    pool = [i for i in pool if i.font == font]
     return pool[int(rng.integers(len(pool)))]
 
 
@@ -184,6 +196,8 @@ def _drums(
         cfg.fill_prob,
         cfg.grooves,
     )
+    if kit.font in SHARED_NOTES:  # samples a validation kit has too
+        notes = without(notes, SHARED_NOTES[kit.font])
     return bank.render(kit, notes, cfg.n_samples), {"kit": _name(kit), **info}
 
 

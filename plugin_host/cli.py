@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("plugin_host.osc_server", "OSC control server for a DAW"),
     "inspect": ("plugin_host.runtime", "print an ONNX model's metadata (same as export --inspect)"),
     "demo-data": ("training.data.cli", "write built-in synthetic clip pairs as WAV"),
+    "real-pairs": ("training.data.soundfont.cli", "write sampled-instrument pairs as WAV"),
     "train": ("training.train", "train the agent (torchrun for several processes)"),
     "diagnose": ("training.diagnose", "the seed's quick test: correlations of a checkpoint"),
     "experiment": ("training.experiment", "the seed-fix experiment (a benchmark, not a test)"),

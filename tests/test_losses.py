@@ -328,3 +328,30 @@ def test_each_loss_reaches_the_core(name: str) -> None:
     got["total"].backward()
     grad = agent.core.out.weight.grad
     assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
+
+
+def test_coherent_share_is_the_least_squares_share() -> None:
+    """``coherent_share`` (from masks and band powers) predicts the least-squares share of
+    the rendered waveform (``plugin_host.metrics.ls_decomposition``): independent noise
+    sources, masks with a sparse band for the target. Tolerance 0.03: the cross terms of two
+    independent 2 s noises and the STFT's window overlap move it by ~0.01."""
+    from model import AgentConfig, CreativeAgent
+    from plugin_host.metrics import ls_decomposition
+    from training.losses import coherent_share
+
+    agent = CreativeAgent(AgentConfig.preset("tiny")).eval()
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(1, 1, 2 * agent.config.sample_rate, generator=gen)
+    y = torch.randn(1, 1, 2 * agent.config.sample_rate, generator=gen)
+    with torch.no_grad():
+        spec_x, spec_y = agent.dsp.stft(x), agent.dsp.stft(y)
+        p_x, p_y = agent.dsp.band_power(spec_x), agent.dsp.band_power(spec_y)
+        k, n = p_x.shape[1], p_x.shape[2]
+        m_in = torch.full((1, k, n), 0.6)
+        m_tg = torch.zeros(1, k, n)
+        m_tg[:, k // 3 : k // 3 + 2] = 1.0  # a narrow band of ones: sparse
+        out = agent.dsp.istft(agent.dsp.mix(spec_x, spec_y, m_in, m_tg), x.shape[-1])
+        predicted = float(coherent_share(m_in, m_tg, p_x, p_y, agent.dsp.band_sizes)[0])
+    measured = ls_decomposition(out.numpy(), x.numpy(), y.numpy())["share_input"]
+    assert measured is not None
+    assert abs(predicted - measured) < 0.03, (predicted, measured)

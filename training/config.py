@@ -26,6 +26,7 @@ class TrainConfig:
     energy_balance_weight: float = 0.0  # output energy share of the input vs the balance knob
     rhythm_weight: float = 0.0  # onset-envelope agreement with the input
     harmony_weight: float = 0.0  # chroma agreement with the target
+    coherent_balance_weight: float = 0.0  # least-squares share of the input vs the knob
     feature_matching_weight: float = 0.0  # discriminator feature matching (with gan)
     recon_loss: str = "mse"  # "mse" (the seed) or "mrstft" (multi-resolution STFT)
     gan_warmup_epochs: int = 1  # adversarial terms switch on after this many epochs
@@ -55,7 +56,8 @@ class TrainConfig:
     seed: int = 0  # seeds the model, the sampler and each rank (seed + rank)
     # --- model and data ---
     model_size: str = "small"  # tiny, small or base (AgentConfig.preset)
-    data: str = "synthetic"  # "synthetic" or a folder with input/ and target/
+    data: str = "synthetic"  # synthetic, soundfont, mix (both) or a folder with input/, target/
+    data_cache: str = "runs/cache/soundfont"  # cache of rendered soundfont pairs ("" = none)
     crop_seconds: float = 2.0  # length of a training clip in seconds
     gain_db: float = 12.0  # each clip's gain drawn from U[-gain_db, +gain_db]
     train_pairs: int = 512  # size of the synthetic training pool

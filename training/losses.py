@@ -35,6 +35,7 @@ LOSS_WEIGHTS: dict[str, str] = {
     "feature_matching": "feature_matching_weight",
     "mask_reg": "mask_reg_weight",
     "temporal": "temporal_weight",
+    "coherent_balance": "coherent_balance_weight",
     "energy_balance": "energy_balance_weight",
     "rhythm": "rhythm_weight",
     "harmony": "harmony_weight",
@@ -241,6 +242,51 @@ def energy_balance_loss(
     return loss + local * (weight * huber).sum(dim=1).mean()
 
 
+def coherent_share(
+    input_mask: Tensor,
+    target_mask: Tensor,
+    input_band_power: Tensor,
+    target_band_power: Tensor,
+    band_sizes: Tensor,
+) -> Tensor:
+    """The input's least-squares share of the output, from masks: Tensor[B] in [0, 1].
+
+    For out = M_in·X_in + M_tg·X_tg with independent sources, least squares
+    out ≈ a·x_in + b·x_tg gives a = Σ M_in |X_in|² / Σ |X_in|² (the source's energy-weighted
+    mean mask), likewise b, and share = a² E_in / (a² E_in + b² E_tg) with E the unmasked
+    energies: the report's ``share_input`` (what the ear follows). It differs from the
+    masked energy share (Σ M²|X|²) when a mask is sparse: a target mask of a few ones in
+    a narrow band passes energy without passing the target as a whole.
+    Tensors [B, K, N] (band powers: mean |X|² per band), band_sizes [K].
+    """
+    w = band_sizes[None, :, None]
+    e_in = (input_band_power * w).sum(dim=(1, 2))
+    e_tg = (target_band_power * w).sum(dim=(1, 2))
+    a = (input_mask * input_band_power * w).sum(dim=(1, 2)) / e_in.clamp_min(1e-20)
+    b = (target_mask * target_band_power * w).sum(dim=(1, 2)) / e_tg.clamp_min(1e-20)
+    c_in, c_tg = a.square() * e_in, b.square() * e_tg
+    return c_in / (c_in + c_tg + 1e-12)
+
+
+def coherent_balance_loss(
+    input_mask: Tensor,
+    target_mask: Tensor,
+    input_band_power: Tensor,
+    target_band_power: Tensor,
+    band_sizes: Tensor,
+    balance: Tensor,
+) -> Tensor:
+    """Huber(logit(coherent share') - logit(b')), averaged over items (``_logit_error``).
+
+    The companion of ``energy_balance_loss``: that one makes the masked energy share follow
+    the knob, this one the least-squares share (``coherent_share``). Together they leave no
+    room for a sparse mask that looks balanced by energy while the listener hears one
+    source (issue: real instruments, knob 0.5 read 0.68 by least squares, 0.57 masked)."""
+    share = coherent_share(input_mask, target_mask, input_band_power, target_band_power, band_sizes)
+    err = _logit_error(share, balance)
+    return F.huber_loss(err, torch.zeros_like(err), delta=1.0)
+
+
 def novelty_loss(
     out_band_power: Tensor, in_band_power: Tensor, tg_band_power: Tensor, margin: float = 0.9
 ) -> Tensor:
@@ -440,6 +486,15 @@ def generator_losses(
             balance,
             window=cfg.energy_balance_window,
             local=cfg.energy_balance_local,
+        )
+    if "coherent_balance" in want:
+        losses["coherent_balance"] = coherent_balance_loss(
+            out.input_mask,
+            out.target_mask,
+            out.input_band_power,
+            out.target_band_power,
+            agent.dsp.band_sizes,
+            balance,
         )
     if "rhythm" in want:
         losses["rhythm"] = rhythm_loss(out_band_power, out.input_band_power.detach())

@@ -31,6 +31,7 @@ _ZERO_WEIGHTS: dict[str, Any] = {
     "energy_balance_weight": 0.0,
     "rhythm_weight": 0.0,
     "harmony_weight": 0.0,
+    "coherent_balance_weight": 0.0,
     "feature_matching_weight": 0.0,
 }
 

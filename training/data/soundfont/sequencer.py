@@ -1,0 +1,97 @@
+"""Play note lists through SoundFonts, sample-accurately, with ``tinysoundfont``.
+
+No MIDI files: a part is a list of :class:`Note` (start and length in seconds, MIDI key,
+velocity), rendered by :meth:`FontBank.render` into float32 ``[2, T]``. Rendering is
+deterministic (tinysoundfont has no random state; every part starts from silenced voices).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from training.data.soundfont.fonts import INSTALL_HINT, Instrument, font_path
+
+DRUM_CHANNEL = 9  # MIDI channel 10 (0-based 9): GM drum kits
+MELODIC_CHANNEL = 0
+_BYTES_PER_FRAME = 8  # stereo float32
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note: ``start`` and ``length`` in seconds (start may be < 0: the note began
+    before the clip), ``key`` MIDI note number 0..127, ``velocity`` 1..127."""
+
+    start: float
+    length: float
+    key: int
+    velocity: int
+
+
+def _tsf() -> Any:
+    try:
+        import tinysoundfont
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"the SoundFont data needs the Python package tinysoundfont ({INSTALL_HINT}; "
+            "or: pip install --no-deps tinysoundfont)"
+        ) from exc
+    return tinysoundfont
+
+
+class FontBank:
+    """Loaded SoundFonts at one sample rate (each file loaded once, on first use).
+
+    Not shared between processes: a copy sent to a DataLoader worker starts empty."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self._synths: dict[str, tuple[Any, int]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"sample_rate": self.sample_rate, "_synths": {}}
+
+    def _synth(self, font: str) -> tuple[Any, int]:
+        if font not in self._synths:
+            tsf = _tsf()
+            synth = tsf.Synth(samplerate=self.sample_rate)
+            sfid = synth.sfload(str(font_path(font)))
+            self._synths[font] = (synth, sfid)
+        return self._synths[font]
+
+    def render(self, inst: Instrument, notes: list[Note], n_samples: int) -> np.ndarray:
+        """``notes`` played by ``inst``: float32 [2, n_samples] (what sounds in
+        [0, n_samples / sample_rate) s; notes starting before 0 are rendered from their
+        start and cut)."""
+        synth, sfid = self._synth(inst.font)
+        sr = self.sample_rate
+        chan = DRUM_CHANNEL if inst.bank == 128 else MELODIC_CHANNEL
+        synth.sounds_off()
+        synth.program_select(chan, sfid, inst.bank, inst.preset, is_drums=inst.bank == 128)
+        preroll = max([0, *(int(round(-n.start * sr)) for n in notes)])
+        total = preroll + n_samples
+        events: list[tuple[int, int, int, int]] = []  # (sample, 0 = off / 1 = on, key, vel)
+        for n in notes:
+            on = preroll + int(round(n.start * sr))
+            off = on + max(int(round(n.length * sr)), 1)
+            if on < total:
+                events.append((on, 1, n.key, n.velocity))
+                events.append((min(off, total), 0, n.key, 0))
+        events.sort()
+        buf = memoryview(bytearray(total * _BYTES_PER_FRAME))
+        pos = 0
+        for at, kind, key, vel in events:
+            if at > pos:
+                synth.generate_simple(at - pos, buffer=buf[pos * 8 : at * 8])
+                pos = at
+            if kind:
+                synth.noteon(chan, key, vel)
+            else:
+                synth.noteoff(chan, key)
+        if total > pos:
+            synth.generate_simple(total - pos, buffer=buf[pos * 8 : total * 8])
+        synth.sounds_off()
+        out = np.frombuffer(buf, dtype=np.float32).reshape(total, 2)[preroll:]
+        return np.ascontiguousarray(out.T)

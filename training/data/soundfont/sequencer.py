@@ -43,6 +43,17 @@ def _tsf() -> Any:
     return tinysoundfont
 
 
+def renderer_version() -> str:
+    """The installed tinysoundfont's version (a clear error if it is missing)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tinysoundfont")
+    except PackageNotFoundError:
+        _tsf()  # raises the one-line install hint
+        raise
+
+
 class FontBank:
     """Loaded SoundFonts at one sample rate (each file loaded once, on first use).
 
@@ -62,6 +73,10 @@ class FontBank:
             sfid = synth.sfload(str(font_path(font)))
             self._synths[font] = (synth, sfid)
         return self._synths[font]
+
+    def load(self, font: str) -> None:
+        """Load SoundFont ``font`` now (rendering loads fonts on first use anyway)."""
+        self._synth(font)
 
     def render(self, inst: Instrument, notes: list[Note], n_samples: int) -> np.ndarray:
         """``notes`` played by ``inst``: float32 [2, n_samples] (what sounds in

@@ -2,21 +2,21 @@
 and the one table that splits them between training and validation.
 
 SoundFonts (Debian packages, installed by ``make soundfonts``), looked up by file name in
-the folders of ``$CREATIVE_AGENT_SF2_PATH`` (``os.pathsep`` separated, searched first) and
-then :data:`SEARCH_DIRS`:
+the folders of :data:`SEARCH_DIRS`, or, when it is set, of ``$CREATIVE_AGENT_SF2_PATH``
+instead (``os.pathsep`` separated folders):
 
 | name | file | package | training plays | validation plays |
 |---|---|---|---|---|
 | ``timgm6mb`` | ``TimGM6mb.sf2`` | ``timgm6mb-soundfont`` | 7 drum kits, GM programs not in VALID_PROGRAMS | VALID_PROGRAMS |
 | ``opl3`` | ``OPL-3_FM_128M.sf2`` | ``opl3-soundfont`` | GM programs not in VALID_PROGRAMS | its drum kit, VALID_PROGRAMS |
 | ``black_pearl`` | ``Black_Pearl_4_LV2.sf2`` | ``avldrums.lv2-soundfont`` | the kit, less SHARED_NOTES | – |
-| ``sf_gmbank`` | ``sf_GMbank.sf2`` | ``csound-soundfont`` | – | VALID_PROGRAMS |
+| ``sf_gmbank`` | ``sf_GMbank.sf2`` | ``csound-soundfont`` | – | VALID_PROGRAMS but 50 |
 | ``red_zeppelin`` | ``Red_Zeppelin_4_LV2.sf2`` | ``avldrums.lv2-soundfont`` | – | the kit |
 
 Measured sharing (single notes, max normalised cross-correlation; the same sample gives
 >= 0.93, distinct instruments <= 0.88, ``tests/test_data_soundfont.py`` checks it): most
 ``sf_GMbank`` programs and drum notes are TimGM6mb's samples, so ``sf_GMbank`` plays only
-VALID_PROGRAMS (and its kits nothing); the AVL kits share hi-hats, a tom and percussion, so
+VALID_PROGRAMS (not 50, whose sample is TimGM6mb's warm pad; its kits nothing); the AVL kits share hi-hats, a tom and percussion, so
 training never plays those notes (:data:`SHARED_NOTES`) from Black Pearl; within TimGM6mb
 programs reuse samples, so VALID_PROGRAMS holds only programs unlike every training one.
 Whole SoundFonts training never loads: ``sf_GMbank`` and ``Red_Zeppelin_4_LV2``.
@@ -34,7 +34,7 @@ from pathlib import Path
 
 ENV_PATH = "CREATIVE_AGENT_SF2_PATH"
 SEARCH_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/lib/lv2/avldrums.lv2")
-INSTALL_HINT = "run 'make soundfonts' (as root) or set CREATIVE_AGENT_SF2_PATH"
+INSTALL_HINT = "'make soundfonts' installs it as root; CREATIVE_AGENT_SF2_PATH names other folders"
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ VALID_PROGRAMS = (2, 7, 13, 17, 19, 27, 35, 39, 50, 52, 62, 63, 93, 94)  # GM pr
 VALID_KITS = {"red_zeppelin": (0,), "opl3": (0,)}  # font -> kit presets validation plays
 VALID_ONLY_FONTS = ("sf_gmbank", "red_zeppelin")  # training never loads them
 SHARED_NOTES = {"black_pearl": (39, 42, 44, 46, 48, 54, 55, 56, 60, 61)}  # = red_zeppelin's
+UNUSED_PROGRAMS = {"sf_gmbank": (50,)}  # its synth strings are TimGM6mb's warm-pad sample
 SPLITS = ("train", "valid")
 
 
@@ -107,9 +108,11 @@ def _all_instruments() -> list[Instrument]:
 
 
 def split_of(inst: Instrument) -> str | None:
-    """The split table: "valid" for :data:`VALID_PROGRAMS` (melodic, any font) and
-    :data:`VALID_KITS`; otherwise None (played by neither) in :data:`VALID_ONLY_FONTS`, and
-    "train" everywhere else."""
+    """The split table: None (played by neither) for :data:`UNUSED_PROGRAMS`; "valid" for
+    :data:`VALID_PROGRAMS` (melodic, any font) and :data:`VALID_KITS`; otherwise None in
+    :data:`VALID_ONLY_FONTS`, and "train" everywhere else."""
+    if not inst.drums and inst.preset in UNUSED_PROGRAMS.get(inst.font, ()):
+        return None
     held = inst.preset in (VALID_KITS.get(inst.font, ()) if inst.drums else VALID_PROGRAMS)
     if held:
         return "valid"
@@ -124,9 +127,10 @@ def instruments(split: str) -> tuple[Instrument, ...]:
 
 
 def search_dirs() -> list[Path]:
-    """The folders searched for SoundFont files: ``$CREATIVE_AGENT_SF2_PATH`` first."""
-    extra = [Path(p) for p in os.environ.get(ENV_PATH, "").split(os.pathsep) if p]
-    return [*extra, *(Path(d) for d in SEARCH_DIRS)]
+    """The folders searched for SoundFont files: those of ``$CREATIVE_AGENT_SF2_PATH``
+    when it is set (non-empty), else :data:`SEARCH_DIRS`."""
+    override = [Path(p) for p in os.environ.get(ENV_PATH, "").split(os.pathsep) if p]
+    return override or [Path(d) for d in SEARCH_DIRS]
 
 
 class MissingSoundFontError(FileNotFoundError):

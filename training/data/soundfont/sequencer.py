@@ -2,7 +2,8 @@
 
 No MIDI files: a part is a list of :class:`Note` (start and length in seconds, MIDI key,
 velocity), rendered by :meth:`FontBank.render` into float32 ``[2, T]``. Rendering is
-deterministic (tinysoundfont has no random state; every part starts from silenced voices).
+deterministic: tinysoundfont has no random state, and every part starts from a reset
+SoundFont with all voices free, so a part's bytes do not depend on what played before.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from training.data.soundfont.fonts import INSTALL_HINT, Instrument, font_path
 DRUM_CHANNEL = 9  # MIDI channel 10 (0-based 9): GM drum kits
 MELODIC_CHANNEL = 0
 _BYTES_PER_FRAME = 8  # stereo float32
+_FLUSH = 2048  # samples rendered (and dropped) after a reset, before a part starts
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,17 @@ def _tsf() -> Any:
     return tinysoundfont
 
 
+def renderer_version() -> str:
+    """The installed tinysoundfont's version (a clear error if it is missing)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tinysoundfont")
+    except PackageNotFoundError:
+        _tsf()  # raises the one-line install hint
+        raise
+
+
 class FontBank:
     """Loaded SoundFonts at one sample rate (each file loaded once, on first use).
 
@@ -61,6 +74,10 @@ class FontBank:
             self._synths[font] = (synth, sfid)
         return self._synths[font]
 
+    def load(self, font: str) -> None:
+        """Load SoundFont ``font`` now (rendering loads fonts on first use anyway)."""
+        self._synth(font)
+
     def render(self, inst: Instrument, notes: list[Note], n_samples: int) -> np.ndarray:
         """``notes`` played by ``inst``: float32 [2, n_samples] (what sounds in
         [0, n_samples / sample_rate) s; notes starting before 0 are rendered from their
@@ -68,7 +85,11 @@ class FontBank:
         synth, sfid = self._synth(inst.font)
         sr = self.sample_rate
         chan = DRUM_CHANNEL if inst.bank == 128 else MELODIC_CHANNEL
-        synth.sounds_off()
+        # a clean start, whatever played before: tsf's reset fades every voice within one
+        # render call and clears the channels; rendering FLUSH samples frees the voices, so
+        # notes take the same voice slots (hence the same summation order, the same bytes)
+        synth.soundfonts[sfid].reset()
+        synth.generate_simple(_FLUSH)
         synth.program_select(chan, sfid, inst.bank, inst.preset, is_drums=inst.bank == 128)
         preroll = max([0, *(int(round(-n.start * sr)) for n in notes)])
         total = preroll + n_samples
@@ -84,14 +105,15 @@ class FontBank:
         pos = 0
         for at, kind, key, vel in events:
             if at > pos:
-                synth.generate_simple(at - pos, buffer=buf[pos * 8 : at * 8])
+                synth.generate_simple(
+                    at - pos, buffer=buf[pos * _BYTES_PER_FRAME : at * _BYTES_PER_FRAME]
+                )
                 pos = at
             if kind:
                 synth.noteon(chan, key, vel)
             else:
                 synth.noteoff(chan, key)
         if total > pos:
-            synth.generate_simple(total - pos, buffer=buf[pos * 8 : total * 8])
-        synth.sounds_off()
+            synth.generate_simple(total - pos, buffer=buf[pos * _BYTES_PER_FRAME :])
         out = np.frombuffer(buf, dtype=np.float32).reshape(total, 2)[preroll:]
         return np.ascontiguousarray(out.T)

@@ -84,11 +84,19 @@ class HostDSP:
         spec_tg: np.ndarray,
         input_mask: np.ndarray,
         target_mask: np.ndarray,
+        overwrite: bool = False,
     ) -> np.ndarray:
-        """Y = M_in · X_in + M_tg · X_tg; spectra [..., C, n, F], masks [..., n, K]."""
+        """Y = M_in · X_in + M_tg · X_tg; spectra [..., C, n, F], masks [..., n, K].
+        ``overwrite=True`` masks the spectra in place (the streaming renderer no longer
+        needs them: two fewer copies of a chunk)."""
         m_in = self.expand_frames(input_mask)[..., None, :, :]
         m_tg = self.expand_frames(target_mask)[..., None, :, :]
-        return m_in * spec_in + m_tg * spec_tg
+        if not overwrite:
+            return m_in * spec_in + m_tg * spec_tg
+        spec_in *= m_in
+        spec_tg *= m_tg
+        spec_in += spec_tg
+        return spec_in
 
     def synthesize(self, spec: np.ndarray) -> np.ndarray:
         """Inverse FFT of frames times the window: complex [..., n, F] -> float32

@@ -240,7 +240,9 @@ class StreamingAgent:
         i0, i1 = a - c0, b - c0  # the chunk's own frames inside the context
         mask_in = np.ascontiguousarray(m_in[0, :, i0:i1].T)  # [n, K]
         mask_tg = np.ascontiguousarray(m_tg[0, :, i0:i1].T)
-        spec_out = dsp.mix_frames(spec[0, :, i0:i1], spec[1, :, i0:i1], mask_in, mask_tg)
+        spec_out = dsp.mix_frames(
+            spec[0, :, i0:i1], spec[1, :, i0:i1], mask_in, mask_tg, overwrite=True
+        )
         if self.on_frames is not None:
             p_out = dsp.power(spec_out)  # [C, n, F]
             self.on_frames(

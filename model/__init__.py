@@ -1,4 +1,4 @@
-"""The creative agent model: config, fixed DSP, learned core, diagnostics."""
+"""The creative agent model: config, fixed DSP, learned core."""
 
 from model.agent import AgentOutput, CreativeAgent
 from model.config import AgentConfig

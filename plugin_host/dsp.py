@@ -1,9 +1,17 @@
-"""The fixed DSP part of the agent in numpy: the host's twin of ``model/dsp.py``.
+"""The fixed DSP part of the agent in numpy: the host's twin of ``model/dsp.py``, and the
+one implementation of the host's STFT, band features, masking and overlap-add.
 
-Same conventions (see that module): periodic Hann, centred frames with ``n_fft // 2``
+Same conventions as ``model/dsp.py``: periodic Hann, centred frames with ``n_fft // 2``
 zeros each side, ``N = 1 + T // hop`` frames, disjoint bands given by bin ``edges``, log
 band power features, band masks repeated over bins and shared by channels. The band
 layout arrives in the ONNX metadata, so this module never recomputes it.
+
+Two layouts: whole-clip methods (``stft``, ``band_power``, ``expand``, ``mix``, ``istft``)
+use the torch twin's band-major ``[..., F, N]``; the frame-major chunk methods
+(``stft_frames``, ``power``, ``band_power_frames``, ``mix_frames``, ``synthesize``,
+``overlap_add``, ``window_envelope``) work on ``[..., n, F]`` ranges of frames, as the FFT
+produces them, for the streaming renderer (``plugin_host/pipeline.py``). The whole-clip
+methods are built from the chunk methods.
 
 FFTs use ``scipy.fft`` (measured here: 0.08 s vs numpy 2.4's 2.5 s for the frames of
 8 × 60 s at n_fft 2048).
@@ -16,7 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.fft
 
-FEATURE_EPS = 1e-8
+FEATURE_EPS = 1e-8  # log features: log(band power + FEATURE_EPS), as model/dsp.py
+ENVELOPE_FLOOR = 1e-11  # samples whose Σ window² is below this are not divided (left as is)
 
 
 class HostDSP:
@@ -28,74 +37,137 @@ class HostDSP:
         if edges[0] != 0 or edges[-1] != n_fft // 2 + 1 or np.any(np.diff(edges) < 1):
             raise ValueError("band edges must rise strictly from 0 to n_fft // 2 + 1")
         self.n_fft, self.hop, self.workers = n_fft, hop, workers
+        self.pad = n_fft // 2
+        self.ratio = n_fft // hop  # frames covering one sample
         self.edges = np.asarray(edges, dtype=np.int64)
         self.n_bands = len(edges) - 1
         n = np.arange(n_fft)
         self.window = (0.5 - 0.5 * np.cos(2 * np.pi * n / n_fft)).astype(np.float32)
         self.bins_to_band = np.repeat(np.arange(self.n_bands), np.diff(self.edges))
         self.band_sizes = np.diff(self.edges).astype(np.float32)
+        w2 = self.window.astype(np.float64) ** 2
+        self._w2 = w2
+        self._env_period = w2.reshape(self.ratio, hop).sum(axis=0)  # Σ w² inside the clip
 
     def n_frames(self, n_samples: int) -> int:
         return 1 + n_samples // self.hop
 
+    # ------------------------------------------------------------ frame-major chunks
+    def stft_frames(self, x: np.ndarray) -> np.ndarray:
+        """Spectra of consecutive frames: x float32 [..., (n - 1)·hop + n_fft] (the samples
+        of n frames, frame i starting at i·hop) -> complex64 [..., n, F]."""
+        frames = np.lib.stride_tricks.sliding_window_view(x, self.n_fft, axis=-1)[
+            ..., :: self.hop, :
+        ]  # [..., n, n_fft]
+        spec = scipy.fft.rfft(frames * self.window, axis=-1, workers=self.workers)
+        return spec.astype(np.complex64, copy=False)
+
+    @staticmethod
+    def power(spec: np.ndarray) -> np.ndarray:
+        """|X|²: complex64 [...] -> float32 [...] (|X| is SIMD, re² + im² is not)."""
+        return np.square(np.abs(spec))
+
+    def band_power_frames(self, power: np.ndarray) -> np.ndarray:
+        """power [..., C, n, F] -> mean |X|² per band over its bins and the channels:
+        float32 [..., n, K]."""
+        band = np.add.reduceat(power.mean(axis=-3), self.edges[:-1], axis=-1)
+        band /= self.band_sizes
+        return band.astype(np.float32, copy=False)
+
+    def expand_frames(self, band_mask: np.ndarray) -> np.ndarray:
+        """Band mask [..., n, K] -> bin mask [..., n, F]."""
+        return np.repeat(band_mask, np.diff(self.edges), axis=-1)
+
+    def mix_frames(
+        self,
+        spec_in: np.ndarray,
+        spec_tg: np.ndarray,
+        input_mask: np.ndarray,
+        target_mask: np.ndarray,
+        overwrite: bool = False,
+    ) -> np.ndarray:
+        """Y = M_in · X_in + M_tg · X_tg; spectra [..., C, n, F], masks [..., n, K].
+        ``overwrite=True`` masks the spectra in place (the streaming renderer no longer
+        needs them: two fewer copies of a chunk)."""
+        m_in = self.expand_frames(input_mask)[..., None, :, :]
+        m_tg = self.expand_frames(target_mask)[..., None, :, :]
+        if not overwrite:
+            return m_in * spec_in + m_tg * spec_tg
+        spec_in *= m_in
+        spec_tg *= m_tg
+        spec_in += spec_tg
+        return spec_in
+
+    def synthesize(self, spec: np.ndarray) -> np.ndarray:
+        """Inverse FFT of frames times the window: complex [..., n, F] -> float32
+        [..., n, n_fft], ready for :meth:`overlap_add`."""
+        seg = scipy.fft.irfft(spec, n=self.n_fft, axis=-1, workers=self.workers)
+        seg *= self.window
+        return seg.astype(np.float32, copy=False)
+
+    def overlap_add(self, seg: np.ndarray, tail: np.ndarray | None = None) -> np.ndarray:
+        """Windowed frames [..., n, n_fft] (:meth:`synthesize`) added at ``i · hop`` into
+        float32 [..., (n - 1 + r) · hop] (r = n_fft / hop), after ``tail``
+        [..., (r - 1) · hop]: the last samples of the previous chunk's sum, which the first
+        frames here still reach. The first ``n · hop`` samples are final; the rest is the
+        next chunk's tail."""
+        lead, n, r, hop = seg.shape[:-2], seg.shape[-2], self.ratio, self.hop
+        parts = seg.reshape(*lead, n, r, hop)
+        slots = np.zeros((*lead, n - 1 + r, hop), np.float32)  # hop-sized slots
+        if tail is not None:
+            slots[..., : r - 1, :] += tail.reshape(*lead, r - 1, hop)
+        for j in range(r):  # segment j of frame i lands in slot i + j
+            slots[..., j : j + n, :] += parts[..., j, :]
+        return slots.reshape(*lead, -1)
+
+    def window_envelope(self, n_frames: int, lo: int, hi: int) -> np.ndarray:
+        """The iSTFT's normaliser for samples ``[lo, hi)`` of a clip of ``n_frames`` frames
+        (sample s is covered by frames i with i·hop <= s + pad < i·hop + n_fft): Σ w² over
+        those frames, float32 [hi - lo], with 1 where that sum is below ``ENVELOPE_FLOOR``
+        (beyond the last frame: short clips are padded with zeros, as ``torch.istft``)."""
+        hop, pad, r = self.hop, self.pad, self.ratio
+        # inside the clip every sample is covered by r frames: a pattern of period hop
+        start = (lo + pad) % hop
+        reps = -(-(hi - lo + start) // hop)
+        env = np.tile(self._env_period, max(reps, 0))[start : start + hi - lo]
+        # the edges (first (r - 1)·hop - pad samples, and from frame n_frames on) have fewer
+        for e0, e1 in ((lo, min(hi, (r - 1) * hop - pad)), (max(lo, n_frames * hop - pad), hi)):
+            if e1 > e0:
+                q, o = np.divmod(np.arange(e0, e1) + pad, hop)
+                part = np.zeros(e1 - e0)
+                for j in range(r):
+                    ok = (q - j >= 0) & (q - j < n_frames)
+                    part += np.where(ok, self._w2[j * hop + o], 0.0)
+                env[e0 - lo : e1 - lo] = part
+        return np.where(env > ENVELOPE_FLOOR, env, 1.0).astype(np.float32)
+
+    # ------------------------------------------------------------------ whole clips
     def stft(self, x: np.ndarray) -> np.ndarray:
-        """x: float [..., T] -> complex64 [..., F, N]."""
-        pad = self.n_fft // 2
+        """x: float [..., T] -> complex64 [..., F, N] (centred frames, zero padding)."""
         t = x.shape[-1]
-        xp = np.zeros((*x.shape[:-1], t + 2 * pad), dtype=np.float32)
-        xp[..., pad : pad + t] = x
         n = self.n_frames(t)
-        frames = np.lib.stride_tricks.sliding_window_view(xp, self.n_fft, axis=-1)[
-            ..., : (n - 1) * self.hop + 1 : self.hop, :
-        ]  # [..., N, n_fft]
-        spec = scipy.fft.rfft(frames * self.window, axis=-1, workers=self.workers)  # [..., N, F]
-        return np.swapaxes(spec, -1, -2).astype(np.complex64)
+        xp = np.zeros((*x.shape[:-1], (n - 1) * self.hop + self.n_fft), dtype=np.float32)
+        xp[..., self.pad : self.pad + t] = x
+        return np.swapaxes(self.stft_frames(xp), -1, -2)
 
     def istft(self, spec: np.ndarray, length: int) -> np.ndarray:
         """spec: complex [..., F, N] -> float32 [..., length] (windowed overlap-add)."""
         n = spec.shape[-1]
-        frames = scipy.fft.irfft(
-            spec, n=self.n_fft, axis=-2, workers=self.workers
-        )  # [..., n_fft, N]
-        r = self.n_fft // self.hop
-        lead = frames.shape[:-2]
-        # split each frame into r hop-sized segments: [..., r, hop, N] -> [..., r, N, hop]
-        seg = frames.reshape((*lead, r, self.hop, n)) * self.window.reshape(r, self.hop, 1)
-        seg = np.ascontiguousarray(np.swapaxes(seg, -1, -2), dtype=np.float32)
-        total = (n - 1 + r) * self.hop
-        out = np.zeros((*lead, total), dtype=np.float32)
-        for j in range(r):  # segment j of frame i lands at (i + j) * hop
-            out[..., j * self.hop : (j + n) * self.hop] += seg[..., j, :, :].reshape(
-                (*lead, n * self.hop)
-            )
-        pad = self.n_fft // 2
-        out = out[..., pad : pad + length]
-        env = self._window_envelope(n)[pad : pad + length]
+        acc = self.overlap_add(self.synthesize(np.swapaxes(spec, -1, -2)))
+        out = acc[..., self.pad : self.pad + length]
         if out.shape[-1] < length:  # very short clips: torch.istft pads with zeros too
             grow = length - out.shape[-1]
             out = np.concatenate([out, np.zeros((*out.shape[:-1], grow), np.float32)], axis=-1)
-            env = np.concatenate([env, np.ones(grow, np.float32)])
-        return out / np.where(env > 1e-11, env, np.float32(1.0))
-
-    def _window_envelope(self, n: int) -> np.ndarray:
-        """Σ_i w²(t - i·hop) over n frames: float32 [(n - 1 + r) · hop]."""
-        r = self.n_fft // self.hop
-        w2 = (self.window.astype(np.float64) ** 2).reshape(r, self.hop)
-        env = np.zeros((n - 1 + r, self.hop), dtype=np.float64)
-        for j in range(r):
-            env[j : j + n] += w2[j]
-        return env.reshape(-1).astype(np.float32)
+        return out / self.window_envelope(n, 0, length)
 
     def band_power(self, spec: np.ndarray) -> np.ndarray:
         """complex [B, C, F, N] -> mean |X|² per band over bins and channels: float32 [B, K, N]."""
-        power = (spec.real**2 + spec.imag**2).mean(axis=1)  # [B, F, N]
-        summed = np.add.reduceat(power, self.edges[:-1], axis=1)
-        return (summed / self.band_sizes[None, :, None]).astype(np.float32)
+        return np.swapaxes(self.band_power_frames(self.power(np.swapaxes(spec, -1, -2))), -1, -2)
 
     @staticmethod
     def log_features(band_power: np.ndarray) -> np.ndarray:
-        """Band power [B, K, N] -> the core's input features (natural log), float32."""
-        return np.log(band_power + np.float32(FEATURE_EPS)).astype(np.float32)
+        """Band power (any layout) -> the core's input features (natural log), float32."""
+        return np.log(band_power + np.float32(FEATURE_EPS)).astype(np.float32, copy=False)
 
     def expand(self, band_mask: np.ndarray) -> np.ndarray:
         """Band mask [B, K, N] -> bin mask [B, F, N]."""

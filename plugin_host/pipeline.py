@@ -9,7 +9,9 @@ samples, the core sees ``context`` frames each side (its receptive field), and t
 STFT is a running overlap-add, so every chunk is computed with enough context that its
 frames equal the whole render's, and the Hann windows of the overlap-add crossfade one chunk
 into the next. The result matches ``process`` to float32 rounding (tests/test_host_render.py
-states the tolerance). Arrays inside the stream are frame-major ``[C, N, F]`` (what the FFT
+states the tolerance). Every DSP step is one of ``HostDSP``'s frame-major chunk methods
+(``stft_frames``, ``band_power_frames``, ``mix_frames``, ``synthesize``, ``overlap_add``,
+``window_envelope``); arrays inside the stream are frame-major ``[C, N, F]`` (what the FFT
 produces) to avoid transposing copies.
 """
 
@@ -19,9 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 
-from plugin_host.dsp import FEATURE_EPS
 from plugin_host.runtime import LoadedModel, ModelMetadata
 
 # Frames per chunk of the streamed render (512 frames = 5.9 s at hop 512 / 44.1 kHz), at
@@ -188,15 +188,11 @@ class StreamingAgent:
         self.model, self.channels, self.total = model, channels, total
         self.balance = np.array([balance], np.float32)
         dsp = model.dsp
-        self.n_fft, self.hop, self.pad = dsp.n_fft, dsp.hop, dsp.n_fft // 2
-        self.ratio = self.n_fft // self.hop
+        self.n_fft, self.hop, self.pad = dsp.n_fft, dsp.hop, dsp.pad
         self.context = context_frames(model.metadata)
         self.chunk_frames = chunk_frames or default_chunk_frames(self.context)
         self.on_frames = on_frames
         self.n_frames = dsp.n_frames(total)
-        self.band_sizes = np.diff(dsp.edges)
-        self._w2 = dsp.window.astype(np.float32) ** 2
-        self._env_period = self._w2.reshape(self.ratio, self.hop).sum(axis=0)
         self._in = SampleBuffer(channels, total)
         self._tg = SampleBuffer(channels, total)
         self._next = 0  # first frame not yet rendered
@@ -236,30 +232,24 @@ class StreamingAgent:
         x = np.empty((2, c, (nf - 1) * self.hop + self.n_fft), np.float32)
         self._in.read_into(x[0], s0)
         self._tg.read_into(x[1], s0)
-        frames = np.lib.stride_tricks.sliding_window_view(x, self.n_fft, axis=-1)[
-            ..., :: self.hop, :
-        ]  # [2, C, nf, n_fft]
-        spec = scipy.fft.rfft(frames * dsp.window, axis=-1, workers=dsp.workers)  # [2,C,nf,F]
-        power = np.square(np.abs(spec))  # float32 [2, C, nf, F]; |X| is SIMD, re²+im² is not
-        band = np.add.reduceat(power.mean(axis=1), dsp.edges[:-1], axis=-1)
-        band /= dsp.band_sizes  # [2, nf, K]
-        feat = np.log(band + np.float32(FEATURE_EPS)).transpose(0, 2, 1)  # [2, K, nf]
+        spec = dsp.stft_frames(x)  # [2, C, nf, F]
+        power = dsp.power(spec)
+        band = dsp.band_power_frames(power)  # [2, nf, K]
+        feat = dsp.log_features(band).transpose(0, 2, 1)  # [2, K, nf]
         m_in, m_tg = self.model.core(feat[0:1], feat[1:2], self.balance)
         i0, i1 = a - c0, b - c0  # the chunk's own frames inside the context
         mask_in = np.ascontiguousarray(m_in[0, :, i0:i1].T)  # [n, K]
         mask_tg = np.ascontiguousarray(m_tg[0, :, i0:i1].T)
-        s_in, s_tg = spec[0, :, i0:i1], spec[1, :, i0:i1]  # [C, n, F]
-        s_in *= np.repeat(mask_in, self.band_sizes, axis=1)
-        s_tg *= np.repeat(mask_tg, self.band_sizes, axis=1)
-        spec_out = s_in + s_tg  # [C, n, F]
+        spec_out = dsp.mix_frames(
+            spec[0, :, i0:i1], spec[1, :, i0:i1], mask_in, mask_tg, overwrite=True
+        )
         if self.on_frames is not None:
-            p_out = np.square(np.abs(spec_out))
-            band_out = np.add.reduceat(p_out.mean(axis=0), dsp.edges[:-1], axis=-1)
-            band_out /= dsp.band_sizes
+            p_out = dsp.power(spec_out)  # [C, n, F]
             self.on_frames(
                 FrameBlock(
                     a, b, power[0, :, i0:i1], power[1, :, i0:i1], p_out,
-                    band[0, i0:i1], band[1, i0:i1], band_out, mask_in, mask_tg,
+                    band[0, i0:i1], band[1, i0:i1], dsp.band_power_frames(p_out),
+                    mask_in, mask_tg,
                 )
             )  # fmt: skip
         return self._overlap_add(a, b, spec_out)
@@ -268,21 +258,14 @@ class StreamingAgent:
         """Inverse STFT of frames [a, b) into the running overlap-add; returns the samples no
         later frame touches (all remaining ones after the last frame)."""
         dsp, c, n, hop = self.model.dsp, self.channels, b - a, self.hop
-        seg = scipy.fft.irfft(spec_out, n=self.n_fft, axis=-1, workers=dsp.workers)
-        seg *= dsp.window  # [C, n, n_fft]
-        seg = seg.reshape(c, n, self.ratio, hop)
-        slots = np.zeros((c, n - 1 + self.ratio, hop), np.float32)  # from a*hop - pad
-        slots[:, : self.ratio - 1] += self._tail.reshape(c, self.ratio - 1, hop)
-        for j in range(self.ratio):  # segment j of frame i lands in hop slot i + j
-            slots[:, j : j + n] += seg[:, :, j, :]
-        acc = slots.reshape(c, -1)
+        acc = dsp.overlap_add(dsp.synthesize(spec_out), self._tail)  # from a*hop - pad
         last = b == self.n_frames
         keep = acc.shape[1] if last else n * hop
         self._tail = acc[:, keep:].copy()
         g0 = a * hop - self.pad  # global index of acc[:, 0]
         lo = max(g0, self._emitted)
         hi = max(lo, min(g0 + keep, self.total))
-        out = acc[:, lo - g0 : hi - g0] / self._envelope(lo, hi)
+        out = acc[:, lo - g0 : hi - g0] / dsp.window_envelope(self.n_frames, lo, hi)
         x_in = np.empty((c, hi - lo), np.float32)
         x_tg = np.empty((c, hi - lo), np.float32)
         self._in.read_into(x_in, lo)
@@ -293,28 +276,6 @@ class StreamingAgent:
         self._in.drop_before(min(drop, hi))
         self._tg.drop_before(min(drop, hi))
         return Emitted(lo, out, x_in, x_tg)
-
-    def _envelope(self, lo: int, hi: int) -> np.ndarray:
-        """Σ window² of the frames covering samples [lo, hi) (the iSTFT's normaliser), with
-        the same guard against ~0 as ``HostDSP.istft``: float32 [hi - lo]."""
-        hop, pad = self.hop, self.pad
-        # interior: every sample is covered by `ratio` frames, a pattern of period hop
-        start = (lo + pad) % hop
-        reps = -(-(hi - lo + start) // hop)
-        env = np.tile(self._env_period, reps)[start : start + hi - lo]
-        # edges (first n_fft - hop - pad samples, and from frame N on) have fewer frames
-        edges = [(lo, min(hi, (self.ratio - 1) * hop - pad)),
-                 (max(lo, self.n_frames * hop - pad - (self.ratio - 1) * hop), hi)]  # fmt: skip
-        for e0, e1 in edges:
-            if e1 > e0:
-                p = np.arange(e0, e1) + pad
-                q, o = np.divmod(p, hop)
-                part = np.zeros(e1 - e0, np.float32)
-                for j in range(self.ratio):
-                    ok = (q - j >= 0) & (q - j < self.n_frames)
-                    part += np.where(ok, self._w2[j * hop + o], np.float32(0.0))
-                env[e0 - lo : e1 - lo] = part
-        return np.where(env > 1e-11, env, np.float32(1.0))
 
 
 def process_chunked(

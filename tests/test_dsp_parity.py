@@ -84,3 +84,59 @@ def test_parity_odd_short_and_mono(n_samples: int, channels: int) -> None:
     x, y = generate_pair(cfg, n_samples)
     assert x.shape == (channels, n_samples)
     _check(make_tiny_agent(seed=2), x, y, 0.3)
+
+
+def test_feature_eps_is_one_fact_in_both_twins() -> None:
+    """model/ may import nothing of ours, so each DSP twin states FEATURE_EPS: tie them."""
+    from model.dsp import FEATURE_EPS as torch_eps
+    from plugin_host.dsp import FEATURE_EPS as host_eps
+
+    assert torch_eps == host_eps
+
+
+@pytest.mark.parametrize(
+    ("n_fft", "hop", "length"), [(2048, 512, 20_001), (64, 32, 300), (64, 16, 40)]
+)
+def test_window_envelope_equals_brute_force_sum_and_any_slice(
+    n_fft: int, hop: int, length: int
+) -> None:
+    """One window envelope for the whole iSTFT and every streamed span: Σ w² over the
+    frames covering each sample (1 where none reach), sliced anywhere."""
+    dsp = HostDSP(n_fft, hop, [0, n_fft // 4, n_fft // 2 + 1])
+    n = dsp.n_frames(length)
+    w2 = dsp.window.astype(np.float64) ** 2
+    brute = np.zeros(length + n_fft)
+    for i in range(n):  # frame i covers padded samples [i·hop, i·hop + n_fft)
+        brute[i * hop : i * hop + n_fft] += w2
+    brute = brute[dsp.pad : dsp.pad + length]
+    want = np.where(brute > 1e-11, brute, 1.0).astype(np.float32)
+    # float64 sums in another order, cast to float32: equal to float32 rounding
+    np.testing.assert_allclose(dsp.window_envelope(n, 0, length), want, rtol=1e-7)
+    want = dsp.window_envelope(n, 0, length)  # slices are exact: the same formula per sample
+    rng = np.random.default_rng(0)
+    for lo, hi in [(0, 1), (length - 1, length), *np.sort(rng.integers(0, length, (20, 2)))]:
+        np.testing.assert_array_equal(dsp.window_envelope(n, int(lo), int(hi)), want[lo:hi])
+
+
+def test_chunked_overlap_add_equals_whole_istft() -> None:
+    """stft_frames → synthesize → overlap_add over chunks with the carried tail, divided
+    by window_envelope per span, is the whole istft (the streaming renderer's path)."""
+    dsp = HostDSP(512, 128, [0, 40, 257])
+    x = np.random.default_rng(1).standard_normal((2, 5000)).astype(np.float32)
+    spec = dsp.stft(x)  # [C, F, N]
+    whole = dsp.istft(spec, x.shape[-1])
+    n, r, hop = spec.shape[-1], dsp.ratio, dsp.hop
+    frames = np.swapaxes(spec, -1, -2)
+    tail, parts = None, []
+    for a in range(0, n, 7):
+        b = min(n, a + 7)
+        acc = dsp.overlap_add(dsp.synthesize(frames[:, a:b]), tail)
+        keep = acc.shape[-1] if b == n else (b - a) * hop
+        parts.append(acc[:, :keep])
+        tail = acc[:, keep:]
+    summed = np.concatenate(parts, axis=-1)[:, dsp.pad : dsp.pad + x.shape[-1]]
+    got = summed / dsp.window_envelope(n, 0, x.shape[-1])
+    assert r == 4
+    # same float32 sums, other grouping: rounding only
+    np.testing.assert_allclose(got, whole, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(whole, x, rtol=0, atol=1e-5)  # and the round trip holds

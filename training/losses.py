@@ -8,8 +8,9 @@ Every loss is a 0-dim tensor, unweighted; ``generator_losses`` adds ``total`` = 
 with the weights of ``TrainConfig`` named in ``LOSS_WEIGHTS``.
 
 Spectral losses use the agent's own STFT (``agent.dsp``: Hann, n_fft, hop); the onset
-envelope and chroma are the torch twins of ``plugin_host.metrics.band_onset_envelope``
-and ``plugin_host.metrics.chroma`` (same formulas; tests/test_losses.py ties them).
+envelope, chroma, correlation, mask statistics and energy share come from
+``training/torch_measures.py``, the torch twins of ``plugin_host.measures`` (tests tie
+them).
 """
 
 from __future__ import annotations
@@ -21,8 +22,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from model.agent import AgentOutput, CreativeAgent
-from model.diagnostics import energy_share, mask_stats
 from training.config import TrainConfig
+from training.torch_measures import (
+    band_onset_envelope,
+    chroma,
+    chroma_cosine,
+    energy_share,
+    mask_stats,
+    pearson_rows,
+)
 
 # loss name -> TrainConfig field holding its weight
 LOSS_WEIGHTS: dict[str, str] = {
@@ -46,7 +54,6 @@ ADVERSARIAL = ("gan", "feature_matching")
 MRSTFT_RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
 NOVELTY_SEED = 1234  # seeds the fixed random projection of the novelty latent space
 NOVELTY_DIM = 64  # channels of that latent space
-CHROMA_FMIN, CHROMA_FMAX = 55.0, 5000.0  # Hz, as plugin_host.metrics.chroma
 ENERGY_BALANCE_EPS = 1e-3  # keeps logit(share) finite for a silent source
 _EPS = 1e-8
 
@@ -57,75 +64,6 @@ _EPS = 1e-8
 def _magnitude(spec: Tensor) -> Tensor:
     """complex Tensor[...] -> |X| with a floor inside the root (finite gradient at 0)."""
     return torch.sqrt(spec.real.square() + spec.imag.square() + 1e-12)
-
-
-def pearson_rows(a: Tensor, b: Tensor) -> Tensor:
-    """Pearson correlation of each row: a, b Tensor[B, L] -> Tensor[B] in [-1, 1].
-
-    A constant row gives 0 (not NaN): the small floor in the denominator keeps the loss
-    finite where the correlation is undefined.
-    """
-    assert a.shape == b.shape and a.dim() == 2, f"{tuple(a.shape)} vs {tuple(b.shape)}"
-    x = a - a.mean(dim=1, keepdim=True)
-    y = b - b.mean(dim=1, keepdim=True)
-    num = (x * y).sum(dim=1)
-    den = torch.sqrt(x.square().sum(dim=1) * y.square().sum(dim=1) + 1e-20)
-    return num / den
-
-
-def band_onset_envelope(band_power: Tensor) -> Tensor:
-    """Spectral flux on the band grid, torch twin of
-    ``plugin_host.metrics.band_onset_envelope`` (the measure of the host's report and of
-    the trainer's validation).
-
-    band_power: mean |X|² per band and frame, Tensor[B, K, N] (``AgentOutput.*_band_power``
-    or ``agent.dsp.band_power``) -> Tensor[B, N]: the half-wave rectified frame-to-frame
-    rise of log(1 + 100·sqrt(P)) summed over bands; frame 0 is 0. One frame is ``hop``
-    samples (11.6 ms at 512 / 44.1 kHz).
-    """
-    assert band_power.dim() == 3, f"expected [B, K, N], got {tuple(band_power.shape)}"
-    logp = torch.log1p(100.0 * torch.sqrt(band_power.clamp_min(0.0) + 1e-12))
-    flux = F.relu(logp[..., 1:] - logp[..., :-1]).sum(dim=1)  # [B, N-1]
-    return F.pad(flux, (1, 0))
-
-
-def chroma_matrix(sample_rate: int, n_fft: int, dtype: torch.dtype = torch.float32) -> Tensor:
-    """Folding matrix Tensor[12, F]: 1 where STFT bin f (in [55, 5000] Hz) has pitch class
-    c (C = 0, rounded to the nearest semitone of A4 = 440 Hz), else 0."""
-    n_freq = n_fft // 2 + 1
-    freqs = torch.arange(n_freq, dtype=torch.float64) * sample_rate / n_fft
-    sel = (freqs >= CHROMA_FMIN) & (freqs <= CHROMA_FMAX)
-    mat = torch.zeros(12, n_freq, dtype=dtype)
-    bins = torch.nonzero(sel).squeeze(1)
-    pc = torch.round(12 * torch.log2(freqs[bins] / 440.0) + 69).to(torch.long) % 12
-    mat[pc, bins] = 1.0
-    return mat
-
-
-def chroma(mag: Tensor, sample_rate: int, n_fft: int) -> Tensor:
-    """12-bin chroma, torch twin of ``plugin_host.metrics.chroma``.
-
-    mag: |STFT| Tensor[B, C, F, N] -> Tensor[B, 12, N]: power |X|² of the bins in
-    [55, 5000] Hz summed per pitch class and over channels.
-    """
-    assert mag.dim() == 4, f"expected [B, C, F, N], got {tuple(mag.shape)}"
-    power = mag.square().sum(dim=1)  # [B, F, N]
-    fold = chroma_matrix(sample_rate, n_fft, power.dtype).to(power.device)
-    return torch.einsum("cf,bfn->bcn", fold, power)
-
-
-def chroma_cosine(chroma_a: Tensor, chroma_b: Tensor) -> Tensor:
-    """Mean frame-wise cosine of two chromagrams Tensor[B, 12, N] -> Tensor[B].
-
-    As ``plugin_host.metrics.chroma_cos``: frames where either chroma norm is below 1e-9 of
-    the item's largest norm are left out (an item with no such frame gives 0).
-    """
-    na, nb = chroma_a.norm(dim=1), chroma_b.norm(dim=1)  # [B, N]
-    cos = (chroma_a * chroma_b).sum(dim=1) / (na * nb + 1e-20)
-    with torch.no_grad():
-        top = torch.maximum(na.amax(dim=1), nb.amax(dim=1)).clamp_min(1e-30)[:, None]
-        ok = ((na > 1e-9 * top) & (nb > 1e-9 * top)).to(cos.dtype)
-    return (cos * ok).sum(dim=1) / ok.sum(dim=1).clamp_min(1.0)
 
 
 # ------------------------------------------------------------------------- the losses
@@ -197,7 +135,7 @@ def energy_balance_loss(
     """Output energy share of the input vs the knob, on the logit scale: clip + local terms.
 
     share = E_in / (E_in + E_tg), the input's share of the output's energy after masking
-    (``model.diagnostics.energy_share``; E = Σ|M·X|² over the STFT grid). Error
+    (``training.torch_measures.energy_share``; E = Σ|M·X|² over the STFT grid). Error
     e = logit(share') - logit(b') with x' = ε + (1 - 2ε)·x (ε = 1e-3: a silent source gives
     a finite error), i.e. ln(E_in / E_tg) against ln(b / (1 - b)); ρ = Huber (δ = 1):
     e²/2 for |e| < 1, |e| - 1/2 beyond.
@@ -359,7 +297,7 @@ def harmony_loss(out_mag: Tensor, tg_mag: Tensor, sample_rate: int, n_fft: int) 
 
 def temporal_loss(input_mask: Tensor, target_mask: Tensor, floor: float = 0.1) -> Tensor:
     """Rewards masks that change in time: max(0, floor - temporal_diversity), with
-    ``temporal_diversity`` from ``model.diagnostics.mask_stats`` (mean std over frames).
+    ``temporal_diversity`` from ``training.torch_measures.mask_stats`` (mean std over frames).
     0 once the masks vary by ``floor`` on average; ``floor`` for static masks."""
     return F.relu(floor - mask_stats(input_mask, target_mask)["temporal_diversity"])
 

@@ -14,14 +14,14 @@ a pair cannot define, e.g. the correlation of a silent output, is left out of th
   ``valid/meets_seed_criteria`` from those two means; ``valid/mixing_fraction``: share of
   pairs whose own verdict is "mixing";
 - ``valid/energy_share@K``: the input's share of the output energy after masking
-  (``model.diagnostics.energy_share``) at knob K; ``valid/share_error``: mean
+  (``training.torch_measures.energy_share``) at knob K; ``valid/share_error``: mean
   |share - K| over pairs and knobs;
 - ``valid/in+12dB/...`` and ``valid/in-12dB/...``: the correlations, verdict and energy
   share with the input 12 dB louder / quieter;
-- ``valid/onset_corr_input``, ``valid/onset_corr_target`` (``plugin_host.metrics.
+- ``valid/onset_corr_input``, ``valid/onset_corr_target`` (``plugin_host.measures.
   band_onset_corr`` on the agent's band powers, the same measure as the host's report),
-  ``valid/chroma_cos_target``, ``valid/chroma_cos_input`` (``plugin_host.metrics.chroma_cos``
-  on |STFT| from ``agent.dsp.stft``);
+  ``valid/chroma_cos_target``, ``valid/chroma_cos_input`` (``plugin_host.measures.
+  chroma_cos`` on |STFT| from ``agent.dsp.stft``);
 - the same correlations, verdict and onset/chroma for the plain 0.5/0.5 sum under
   ``baseline/...`` (computed once per run).
 
@@ -39,10 +39,10 @@ import numpy as np
 import torch
 
 from model import CreativeAgent
-from model.diagnostics import energy_share
-from plugin_host import metrics as M
+from plugin_host import measures as M
 from training.config import TrainConfig
 from training.distrib import DistEnv, all_gather_objects
+from training.torch_measures import energy_share
 
 VALID_SEED = 1_000_000  # pair i uses seed VALID_SEED + i (training pools use small seeds)
 KNOBS = (0.25, 0.5, 0.75)
@@ -93,7 +93,7 @@ def spectral_measures(
 ) -> dict[str, float | None]:
     """Rhythm and harmony measures of one output [C, T] against its sources x, y [C, T]:
     band onset correlation on the agent's band powers (the host report's measure) and
-    chroma cosine on |STFT| (``plugin_host.metrics``)."""
+    chroma cosine on |STFT| (``plugin_host.measures``)."""
     sr, n_fft = agent.config.sample_rate, agent.config.n_fft
     dev = agent.dsp.window.device
     spec = agent.dsp.stft(torch.stack([out, x, y]).float().to(dev))
@@ -159,7 +159,8 @@ def _baseline_records(agent: CreativeAgent, vset: ValidationSet) -> list[dict[st
     return records
 
 
-def _mean(values: list[Any]) -> float | None:
+def mean_defined(values: list[Any]) -> float | None:
+    """Mean of the defined values (``None`` and NaN left out); ``None`` if there are none."""
     ok = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     return float(np.mean(ok)) if ok else None
 
@@ -172,7 +173,7 @@ def aggregate(records: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
     for k in keys:
         if k.endswith("verdict"):
             continue
-        out[f"{prefix}/{k}"] = _mean([r.get(k) for r in records])
+        out[f"{prefix}/{k}"] = mean_defined([r.get(k) for r in records])
     for k in keys:
         if not k.endswith("verdict"):
             continue
@@ -182,7 +183,7 @@ def aggregate(records: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
             out.get(f"{prefix}/{stem}output_target_corr"),
         )
         out[f"{prefix}/{k}"] = M.verdict(ri, rt)
-        out[f"{prefix}/{stem}mixing_fraction"] = _mean(
+        out[f"{prefix}/{stem}mixing_fraction"] = mean_defined(
             [float(r.get(k) == "mixing") for r in records]
         )
     ri, rt = out.get(f"{prefix}/output_input_corr"), out.get(f"{prefix}/output_target_corr")

@@ -1,0 +1,93 @@
+"""Harmony: 12-bin chroma (power of the STFT bins in 55-5000 Hz folded to pitch classes)
+and the mean frame-wise cosine between two clips' chroma.
+
+Drum chroma is broadband, so similarity to a drum input has a floor (~0.4): compare
+against baselines, not zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from plugin_host.measures.constants import (
+    CHROMA_A4_HZ,
+    CHROMA_FLOOR,
+    CHROMA_FMAX_HZ,
+    CHROMA_FMIN_HZ,
+)
+
+
+def chroma_notes(n_freq: int, sample_rate: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+    """(bins, notes): the STFT bins in [55, 5000] Hz and each one's MIDI note (the nearest
+    semitone of A4 = 440 Hz), int64 arrays of one length; a bin's pitch class is
+    ``note % 12`` (C = 0)."""
+    freqs = np.arange(n_freq) * sample_rate / n_fft
+    bins = np.flatnonzero((freqs >= CHROMA_FMIN_HZ) & (freqs <= CHROMA_FMAX_HZ))
+    if bins.size == 0:
+        raise ValueError(f"no STFT bin in the chroma band at {sample_rate} Hz, n_fft {n_fft}")
+    note = np.round(12 * np.log2(freqs[bins] / CHROMA_A4_HZ) + 69).astype(np.int64)
+    return bins, note
+
+
+class ChromaFold:
+    """Chroma of frame-major power: power [..., n, F] (|X|²) -> float64 [n, 12], summed
+    over leading dims (channels).
+
+    The chroma bins form a contiguous range whose MIDI notes never decrease, so bins are
+    summed per note with one ``reduceat`` and notes folded to pitch classes by a reshape
+    to octaves (fast enough for the streamed report).
+    """
+
+    def __init__(self, n_freq: int, sample_rate: int, n_fft: int) -> None:
+        bins, note = chroma_notes(n_freq, sample_rate, n_fft)
+        self.bins = slice(int(bins[0]), int(bins[-1]) + 1)
+        self.starts = np.flatnonzero(np.diff(note, prepend=note[0] - 1))  # first bin of a note
+        base = (note[0] // 12) * 12  # a C at or below the lowest note
+        self.columns = note[self.starts] - base
+        self.width = (-(-(note[-1] - base + 1) // 12)) * 12
+
+    def __call__(self, power: np.ndarray) -> np.ndarray:
+        p = np.asarray(power[..., self.bins], np.float64)
+        p = p.reshape(-1, *p.shape[-2:]).sum(axis=0)  # [n, S], summed over leading dims
+        per_note = np.add.reduceat(p, self.starts, axis=-1)
+        dense = np.zeros((p.shape[0], self.width), np.float64)
+        dense[:, self.columns] = per_note
+        return dense.reshape(p.shape[0], -1, 12).sum(axis=1)
+
+
+class ChromaCosine:
+    """Mean frame-wise cosine between two chroma streams, over the frames where both have
+    energy (norm above ``CHROMA_FLOOR`` × the larger of the two clips' largest norms).
+    ``update`` keeps three floats per frame."""
+
+    def __init__(self) -> None:
+        self._parts: list[np.ndarray] = []  # [3, n]: |a|, |b|, a·b per frame
+
+    def update(self, chroma_a: np.ndarray, chroma_b: np.ndarray) -> None:
+        """chroma_a, chroma_b: [n, 12] over the same frames."""
+        na, nb = np.linalg.norm(chroma_a, axis=1), np.linalg.norm(chroma_b, axis=1)
+        self._parts.append(np.stack([na, nb, (chroma_a * chroma_b).sum(axis=1)]))
+
+    def compute(self) -> float | None:
+        """The mean cosine; ``None`` if no frame has energy in both."""
+        if not self._parts:
+            return None
+        na, nb, dot = np.concatenate(self._parts, axis=1)
+        floor = CHROMA_FLOOR * max(float(na.max(initial=0.0)), float(nb.max(initial=0.0)), 1e-30)
+        ok = (na > floor) & (nb > floor)
+        if not ok.any():
+            return None
+        return float((dot[ok] / (na[ok] * nb[ok])).mean())
+
+
+def chroma(mag: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
+    """Whole clip: |STFT| [..., F, N] -> chroma float64 [12, N] (summed over leading dims)."""
+    m = np.asarray(mag, np.float64)
+    return ChromaFold(m.shape[-2], sample_rate, n_fft)(np.swapaxes(m * m, -1, -2)).T
+
+
+def chroma_cos(mag_a: np.ndarray, mag_b: np.ndarray, sample_rate: int, n_fft: int) -> float | None:
+    """Whole clips: mean frame-wise chroma cosine of two |STFT| [..., F, N]."""
+    cos = ChromaCosine()
+    cos.update(chroma(mag_a, sample_rate, n_fft).T, chroma(mag_b, sample_rate, n_fft).T)
+    return cos.compute()

@@ -8,9 +8,8 @@ Numpy only (no torch), so the same functions serve benchmarks and notebooks:
 - :func:`stft_roundtrip`: STFT → unit masks → iSTFT of the pair with the host's own DSP
   (``plugin_host.dsp.HostDSP``), i.e. input + target up to float32 rounding (the benchmark's
   floor streams the same through ``plugin_host.pipeline`` instead: ``bench.floor``);
-- :func:`clip_measures`: the per-clip report's measures (``plugin_host/report.py``, defined
-  in ``plugin_host/metrics.py``) of any output against its two sources, computed from the
-  whole clips in memory, so the agent and the baselines are scored by one function.
+Scores come from :func:`plugin_host.measures.measure_clip`, the report's own accumulators fed
+the whole clips, so the agent and the baselines are scored by one function.
 
 Audio is float32 ``[C, T]`` at ``sample_rate`` Hz throughout.
 """
@@ -19,15 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from plugin_host import metrics
 from plugin_host.dsp import HostDSP
 from plugin_host.mixers import check_pair
 
-# measures every scored clip gets (the report's top-level metric fields)
 MEASURES = (
     "output_input_corr",
     "output_target_corr",
@@ -97,35 +93,3 @@ def stft_roundtrip(input: np.ndarray, target: np.ndarray, dsp: HostDSP) -> np.nd
     check_pair(input, target)
     spec = dsp.stft(np.stack([input, target]).astype(np.float32))  # [2, C, F, N]
     return dsp.istft(spec[0] + spec[1], input.shape[-1])
-
-
-def clip_measures(
-    output: np.ndarray, input: np.ndarray, target: np.ndarray, dsp: HostDSP, sample_rate: int
-) -> dict[str, Any]:
-    """The report's measures (:data:`MEASURES`) of ``output`` against ``input`` and
-    ``target`` (float32 [C, T], one shape), on ``dsp``'s STFT and bands (the model's):
-    waveform correlations, verdict and seed criteria, least-squares share and residual,
-    band onset-envelope correlations (rhythm), chroma cosines (harmony). ``None`` where
-    a value is undefined. The report computes the same definitions from the agent's own
-    spectra while it streams; this re-analyses finished waveforms."""
-    check_pair(input, target)
-    if output.shape != input.shape:
-        raise ValueError(f"output {output.shape} must match input {input.shape}")
-    r_in = metrics.pearson(output, input)
-    r_tg = metrics.pearson(output, target)
-    ls = metrics.ls_decomposition(output, input, target)
-    spec = dsp.stft(np.stack([output, input, target]).astype(np.float32))  # [3, C, F, N]
-    band = dsp.band_power(spec)  # [3, K, N]
-    mag = np.abs(spec)
-    return {
-        "output_input_corr": r_in,
-        "output_target_corr": r_tg,
-        "verdict": metrics.verdict(r_in, r_tg),
-        "meets_seed_criteria": metrics.meets_seed_criteria(r_in, r_tg),
-        "share_input": ls["share_input"],
-        "residual": ls["residual"],
-        "onset_corr_input": metrics.band_onset_corr(band[0], band[1]),
-        "onset_corr_target": metrics.band_onset_corr(band[0], band[2]),
-        "chroma_cos_input": metrics.chroma_cos(mag[0], mag[1], sample_rate, dsp.n_fft),
-        "chroma_cos_target": metrics.chroma_cos(mag[0], mag[2], sample_rate, dsp.n_fft),
-    }

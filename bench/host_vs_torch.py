@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.audio import read_audio, write_audio
-from bench.baselines import MEASURES
 from bench.context import Setup, host_render
 from bench.floor import floor_render, identity_core
 from bench.timing import median, median_split, rounds, rtf, stage_split
+from plugin_host.measures import MEASURES
 
 
 def torch_render(s: Setup, out: Path) -> None:

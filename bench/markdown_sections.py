@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.baselines import MEASURES
 from bench.config import CHAIN, RSS_RATIO_KEY
+from plugin_host.measures import MEASURES
 
 STAGES = {
     "io": "I/O (read + write)",
@@ -165,7 +165,7 @@ def md_baselines(r: dict[str, Any]) -> list[str]:
     lines = [
         "## 5. DSP baselines",
         "",
-        "Timed as read → mix → write; every output scored by `bench.baselines.clip_measures` "
+        "Timed as read → mix → write; every output scored by `plugin_host.measures.measure_clip` "
         "(the report's definitions, on the finished waveforms). The agent is this run's model: "
         f"{(r.get('model') or {}).get('source', 'n/a')}.",
         "",

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from bench.audio import read_audio, write_audio
-from bench.baselines import channel_vocoder, clip_measures
+from bench.baselines import channel_vocoder
 from bench.context import Setup, host_render
 from bench.timing import median, rounds, rtf
+from plugin_host.measures import measure_clip
 from plugin_host.mixers import plain_sum
 
 Mixer = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -52,7 +53,7 @@ def section_baselines(s: Setup, host_seconds: float | None) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {}
     for name, out in outputs.items():
         t = time.perf_counter()
-        measures = clip_measures(out, x, y, s.model.dsp, rate)
+        measures = measure_clip(out, x, y, s.model.dsp, rate)
         wall = walls[name]
         rows[name] = {
             "seconds": wall,

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from plugin_host import metrics
 from plugin_host.evaluate_pairs import EvaluateError, Pair, agent_inputs, find_pairs, gained_copy
+from plugin_host.measures import measure_clip
 from plugin_host.mixers import loudness_matched_sum, plain_sum
 from plugin_host.runtime import LoadedModel
 
@@ -85,28 +85,9 @@ def _measure_baseline(
     output: np.ndarray, input: np.ndarray, target: np.ndarray, model: LoadedModel
 ) -> dict[str, Any]:
     """The render report's measures of a baseline ``output`` against ``input`` and ``target``
-    (float32 [C, T], model rate), on the model's STFT and bands: the definitions of
-    ``plugin_host/metrics.py`` that the report streams (``export/baselines.py::clip_measures``
-    semantics; at merge this becomes ``plugin_host.measures.measure_clip``)."""
-    dsp = model.dsp
-    r_in, r_tg = metrics.pearson(output, input), metrics.pearson(output, target)
-    ls = metrics.ls_decomposition(output, input, target)
-    spec = dsp.stft(np.stack([output, input, target]).astype(np.float32))  # [3, C, F, N]
-    band = dsp.band_power(spec)  # [3, K, N]
-    mag = np.abs(spec)
-    rate = model.metadata.sample_rate
-    return {
-        "output_input_corr": r_in,
-        "output_target_corr": r_tg,
-        "verdict": metrics.verdict(r_in, r_tg),
-        "meets_seed_criteria": metrics.meets_seed_criteria(r_in, r_tg),
-        "share_input": ls["share_input"],
-        "residual": ls["residual"],
-        "onset_corr_input": metrics.band_onset_corr(band[0], band[1]),
-        "onset_corr_target": metrics.band_onset_corr(band[0], band[2]),
-        "chroma_cos_input": metrics.chroma_cos(mag[0], mag[1], rate, dsp.n_fft),
-        "chroma_cos_target": metrics.chroma_cos(mag[0], mag[2], rate, dsp.n_fft),
-    }
+    (float32 [C, T], model rate), on the model's STFT and bands: the report's own
+    accumulators fed the whole clips (:func:`plugin_host.measures.measure_clip`)."""
+    return dict(measure_clip(output, input, target, model.dsp, model.metadata.sample_rate))
 
 
 def _agent_measures(report: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from plugin_host.render import FITS, RenderCancelled, RenderError, render
-from plugin_host.report import summary_line
+from plugin_host.report_text import summary_line
 
 
 def build_parser() -> argparse.ArgumentParser:

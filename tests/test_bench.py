@@ -21,13 +21,12 @@ from bench.audio import read_audio, write_audio
 from bench.baselines import (
     VocoderConfig,
     channel_vocoder,
-    clip_measures,
     stft_roundtrip,
     vocoder_edges,
 )
 from bench.floor import floor_render, identity_core
 from plugin_host.dsp import HostDSP
-from plugin_host.metrics import chroma_cos
+from plugin_host.measures import chroma_cos, measure_clip
 from plugin_host.mixers import plain_sum
 from plugin_host.pipeline import process_chunked
 from plugin_host.runtime import load_model
@@ -159,7 +158,7 @@ def test_plain_sum_is_measured_as_an_even_linear_mix() -> None:
     y = (0.2 * rng.standard_normal((2, 2 * SR))).astype(np.float32)
     out = plain_sum(x, y)
     np.testing.assert_array_equal(out, np.float32(0.5) * x + np.float32(0.5) * y)
-    m = clip_measures(out, x, y, HostDSP(2048, 512, EDGES), SR)
+    m = measure_clip(out, x, y, HostDSP(2048, 512, EDGES), SR)
     assert m["residual"] == pytest.approx(0.0, abs=1e-6)
     assert m["share_input"] == pytest.approx(0.5, abs=0.02)
     assert m["output_input_corr"] == pytest.approx(2**-0.5, abs=0.02)

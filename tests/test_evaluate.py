@@ -14,7 +14,7 @@ import pytest
 from pedalboard.io import AudioFile
 from signals import chord, click_track
 
-from plugin_host import metrics
+from plugin_host import measures as M
 from plugin_host.evaluate import (
     COUNTED,
     NUMERIC,
@@ -95,7 +95,7 @@ def test_every_pair_at_every_knob_and_gain(result: dict[str, Any]):
         assert [r["pair"] for r in c["rows"]] == list(PAIRS)
         for r in c["rows"]:
             agent = r["agent"]
-            assert agent["verdict"] in metrics.VERDICTS
+            assert agent["verdict"] in M.VERDICTS
             # every agent measure is defined on these pairs (none silent)
             assert all(agent[k] is not None for k in NUMERIC), agent
             assert 0.0 <= agent["target_mask_mean"] <= 1.0
@@ -142,19 +142,19 @@ def test_means_are_the_means_of_the_rows(result: dict[str, Any]):
 
 
 def direct_measures(y: np.ndarray, x: np.ndarray, t: np.ndarray, model: LoadedModel) -> dict:
-    """The report's definitions straight from ``plugin_host.metrics`` on whole clips."""
+    """The report's definitions straight from ``plugin_host.measures`` on whole clips."""
     dsp, sr = model.dsp, model.metadata.sample_rate
     spec = [dsp.stft(s[None])[0] for s in (y, x, t)]
     band = [dsp.band_power(s[None])[0] for s in spec]
-    ls = metrics.ls_decomposition(y, x, t)
-    r_in, r_tg = metrics.pearson(y, x), metrics.pearson(y, t)
+    ls = M.ls_decomposition(y, x, t)
+    r_in, r_tg = M.pearson(y, x), M.pearson(y, t)
     return {
         "output_input_corr": r_in,
         "output_target_corr": r_tg,
-        "meets_seed_criteria": metrics.meets_seed_criteria(r_in, r_tg),
+        "meets_seed_criteria": M.meets_seed_criteria(r_in, r_tg),
         "share_input": ls["share_input"],
-        "onset_corr_input": metrics.band_onset_corr(band[0], band[1]),
-        "chroma_cos_target": metrics.chroma_cos(np.abs(spec[0]), np.abs(spec[2]), sr, dsp.n_fft),
+        "onset_corr_input": M.band_onset_corr(band[0], band[1]),
+        "chroma_cos_target": M.chroma_cos(np.abs(spec[0]), np.abs(spec[2]), sr, dsp.n_fft),
     }
 
 
@@ -218,7 +218,7 @@ def test_mixers():
     t = rng.standard_normal((2, 4000)).astype(np.float32) * np.array([[2.0], [0.5]], np.float32)
     y = loudness_matched_sum(x, t)
     assert y.dtype == np.float32 and y.shape == x.shape
-    ls = metrics.ls_decomposition(y, x, t)
+    ls = M.ls_decomposition(y, x, t)
     a, b = ls["coef_input"], ls["coef_target"]
     assert a is not None and b is not None
     e_in, e_tg = a**2 * energy(x), b**2 * energy(t)

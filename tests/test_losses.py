@@ -313,11 +313,11 @@ def test_each_loss_reaches_the_core(name: str) -> None:
 
 def test_coherent_share_is_the_least_squares_share() -> None:
     """``coherent_share`` (from masks and band powers) predicts the least-squares share of
-    the rendered waveform (``plugin_host.metrics.ls_decomposition``): independent noise
+    the rendered waveform (``plugin_host.measures.ls_decomposition``): independent noise
     sources, masks with a sparse band for the target. Tolerance 0.03: the cross terms of two
     independent 2 s noises and the STFT's window overlap move it by ~0.01."""
     from model import AgentConfig, CreativeAgent
-    from plugin_host.metrics import ls_decomposition
+    from plugin_host.measures import ls_decomposition
     from training.losses import coherent_share
 
     agent = CreativeAgent(AgentConfig.preset("tiny")).eval()

@@ -32,7 +32,7 @@ from test_osc_harness import (
     start_server,
 )
 
-from plugin_host.metrics import VERDICTS
+from plugin_host.measures import VERDICTS
 from plugin_host.osc_protocol import BUNDLE_HEADER, MAX_BUNDLE_MESSAGES, ntp_now
 
 RENDER_TIMEOUT_S = 60.0  # a 0.5 s clip renders in well under a second; CI may be loaded

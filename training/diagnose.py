@@ -12,7 +12,7 @@ seed's lines::
 
 Correlations are the seed's: Pearson of the flattened waveforms (the target looped or
 trimmed to the input's length and matched to its channels, as ``inference`` does). The
-verdict follows the seed's alert rules on |corr| (``model.diagnostics.verdict``). Exit
+verdict follows the seed's alert rules on |corr| (``plugin_host.measures.verdict``). Exit
 code 0 whatever the verdict; 2 for a bad file or checkpoint. ``--json`` prints one JSON
 object instead; ``--output FILE`` also writes the output audio (WAV, atomically).
 """
@@ -32,9 +32,9 @@ import numpy as np
 import torch
 from pedalboard.io import AudioFile
 
-from model.diagnostics import pearson, verdict
-from plugin_host.metrics import meets_seed_criteria
+from plugin_host.measures import meets_seed_criteria, verdict
 from training.checkpoint import CheckpointError, load_checkpoint
+from training.torch_measures import pearson
 
 VERDICT_LINES: dict[str | None, str] = {
     "copying_target": "❌ PROBLEM CONFIRMED: Output copying target",

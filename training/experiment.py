@@ -43,14 +43,14 @@ from matplotlib.figure import Figure
 from tqdm import tqdm
 
 from model.agent import CreativeAgent
-from model.diagnostics import energy_share
-from plugin_host import metrics as M
+from plugin_host import measures as M
 from training import validation
 from training.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from training.config import TrainConfig
 from training.curves import save_png
 from training.distrib import DistEnv
 from training.presets import PRESETS, preset_config
+from training.torch_measures import energy_share
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ def evaluate_agent(agent: CreativeAgent, vset: validation.ValidationSet) -> dict
 @torch.no_grad()
 def evaluate_sum(agent: CreativeAgent, vset: validation.ValidationSet) -> dict[str, Any]:
     """The plain 0.5/0.5 sum of the same pairs, same measures (``agent`` only lends its
-    STFT). Its energy share is the least-squares share of ``plugin_host.metrics``."""
+    STFT). Its energy share is the least-squares share of ``plugin_host.measures``."""
     result: dict[str, Any] = {}
     for cond, db in _conditions(vset.gain_db):
         g = 10.0 ** (db / 20.0)
@@ -460,10 +460,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         'Mask means are the seed\'s "Input mask / Target mask" at knob 0.5; the energy share '
         "is the input's share of the output energy after masking "
-        "(`model.diagnostics.energy_share`), per knob; onset corr = Pearson correlation of "
+        "(`training.torch_measures.energy_share`), per knob; onset corr = Pearson correlation of "
         "spectral-flux envelopes on the agent's 32 mel bands (rhythm; `band_onset_corr`, the "
         "host report's measure), chroma cos = mean frame-wise cosine of 12-bin chroma "
-        "(harmony; `chroma_cos`), both from `plugin_host/metrics.py`. Values are means over the "
+        "(harmony; `chroma_cos`), both from `plugin_host/measures/`. Values are means over the "
         "validation pairs; the verdict and the seed criteria use the mean correlations. "
         "Two checkpoints per run: `last` = the weights after the last finished epoch "
         "(`last.pt`, no selection), `best` = `best_model.pt`, the epoch the trainer picked on "

@@ -6,7 +6,7 @@ and their order; its emoji are copied. Where the seed's text shows a lost charac
 selector, "⚠️". Lines the seed does not have (energy share, red flags, auto-balance,
 validation, best model) come after the seed's own lines of the same group.
 
-Alert rules (``model.diagnostics.verdict`` / ``plugin_host.metrics.verdict``, on |corr|):
+Alert rules (``plugin_host.measures.verdict``, on |corr|):
 random noise if both < 0.2 (checked first); copying target if target > 2 × input;
 copying input if input > 2 × target; otherwise mixing. Red flags (the seed's "Red flags",
 thresholds and epochs from ``TrainConfig.red_flag_*``): |Output→Target| above 0.8 after
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from model.diagnostics import verdict
+from plugin_host.measures import verdict
 from training.config import TrainConfig
 
 WARN = "⚠️"

@@ -11,7 +11,7 @@ rank 0 alone: the epoch block on stdout and ``train.log``, a line in ``metrics.j
 ``curves.png``, ``last.pt`` and, when validation improves, ``best_model.pt``.
 
 ``best_model.pt``: the epoch with the best ``validation.selection_key``: the seed's success
-criteria on validation first (``plugin_host.metrics.meets_seed_criteria``), then the
+criteria on validation first (``plugin_host.measures.meets_seed_criteria``), then the
 smallest mean |energy share - knob|; ties keep the earlier epoch.
 """
 
@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
 from model import AgentConfig, CreativeAgent
-from model.diagnostics import energy_share, mask_stats, pearson, verdict
+from plugin_host.measures import verdict
 from training import distrib, validation
 from training.checkpoint import CheckpointError, read_train_state, save_checkpoint
 from training.cli_args import parse_args, to_toml
@@ -44,6 +44,7 @@ from training.curves import plot_curves
 from training.discriminator import MultiScaleSTFTDiscriminator
 from training.logbook import Logbook, MetricsLog, format_epoch, red_flags
 from training.losses import discriminator_losses, generator_losses
+from training.torch_measures import energy_share, mask_stats, pearson
 
 log = logging.getLogger("training.train" if __name__ == "__main__" else __name__)
 

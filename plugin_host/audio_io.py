@@ -5,9 +5,8 @@ Reading: :func:`probe` checks a file (exists, decodes, 1-2 channels, 8-192 kHz, 
 mapped, looped or zero-padded to a fixed length, and refuses NaN/Inf samples.
 Resampling: :class:`Resampler`, a streaming polyphase FIR (numpy + BLAS), ~15x faster than
 pedalboard's sinc resampler at better quality; pedalboard's is the fallback for odd ratios.
-Writing: :class:`AtomicAudioWriter` resamples blocks back to the output rate and writes a
-temp file beside the destination; ``commit`` renames it (``os.replace``), ``discard``
-deletes it, so a failure never leaves a partial file.
+Writing: :func:`check_output_format` names the containers the host writes (the writer
+itself is :class:`plugin_host.audio_writer.AtomicAudioWriter`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import secrets
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,8 +27,6 @@ log = logging.getLogger(__name__)
 
 MIN_RATE, MAX_RATE = 8000, 192000
 WRITE_FORMATS = (".wav", ".flac", ".aiff", ".ogg", ".mp3")
-# Written sample format per container: float WAV keeps the render's headroom exactly.
-_BIT_DEPTH = {".wav": 32, ".flac": 24, ".aiff": 24}
 # A looped source shorter than this (samples at its own rate) is held in memory.
 _PRELOAD_LOOP = 1 << 22
 # Resampler: zero crossings of the windowed sinc each side (at the lower rate), and the
@@ -331,83 +327,10 @@ class SourceReader:
         self._file.close()
 
 
-def temp_path_for(path: Path) -> Path:
-    """A fresh hidden name beside ``path`` that keeps its extension (pedalboard picks the
-    format from it): ``.NAME.<random>.partial.EXT``."""
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial{path.suffix.lower()}")
-
-
 def check_output_format(path: Path) -> None:
+    """Raise :class:`AudioFileError` unless ``path``'s extension is one of ``WRITE_FORMATS``."""
     if path.suffix.lower() not in WRITE_FORMATS:
         raise AudioFileError(
             f"{path}: cannot write {path.suffix or 'files without an extension'}; "
             f"use one of {', '.join(WRITE_FORMATS)}"
         )
-
-
-class AtomicAudioWriter:
-    """Writes float32 [channels, n] blocks given at ``source_rate`` (``source_length``
-    samples in all) to ``path`` at ``sample_rate``, exactly ``length`` frames, through a temp
-    file in the same folder."""
-
-    def __init__(
-        self,
-        path: Path,
-        sample_rate: float,
-        channels: int,
-        length: int,
-        source_rate: float,
-        source_length: int,
-    ) -> None:
-        check_output_format(path)
-        self.path, self.length, self.channels = path, length, channels
-        self.tmp = temp_path_for(path)
-        self.written = 0
-        self._resampler = (
-            make_resampler(source_rate, sample_rate, channels, source_length)
-            if float(source_rate) != float(sample_rate)
-            else None
-        )
-        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # claim the name
-        os.close(fd)
-        try:
-            self._file = AudioFile(
-                str(self.tmp),
-                "w",
-                samplerate=sample_rate,
-                num_channels=channels,
-                bit_depth=_BIT_DEPTH.get(path.suffix.lower(), 16),
-            )
-        except BaseException:
-            self.tmp.unlink(missing_ok=True)
-            raise
-
-    def write(self, x: np.ndarray) -> None:
-        if self._resampler is not None:
-            x = self._resampler.process(np.ascontiguousarray(x, np.float32))
-        self._put(x)
-
-    def _put(self, x: np.ndarray) -> None:
-        x = x[:, : self.length - self.written]
-        if x.shape[1]:
-            self._file.write(np.ascontiguousarray(x, np.float32))
-            self.written += x.shape[1]
-
-    def finish(self) -> None:
-        """Flush the resampler, pad to ``length`` with silence, close the temp file."""
-        if self._resampler is not None:
-            self._put(self._resampler.process(None))
-        if self.written < self.length:
-            self._put(np.zeros((self.channels, self.length - self.written), np.float32))
-        self._file.close()
-
-    def commit(self) -> Path:
-        os.replace(self.tmp, self.path)
-        return self.path
-
-    def discard(self) -> None:
-        try:
-            if not self._file.closed:
-                self._file.close()
-        finally:
-            self.tmp.unlink(missing_ok=True)

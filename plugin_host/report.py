@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -320,18 +318,3 @@ def summary_line(report: dict[str, Any]) -> str:
         f" | {report['durations_s']['output']:.1f} s in {report['render_seconds']:.2f} s"
         f" (RTF {_fmt(report.get('rtf'), '.3f')}, {report.get('provider')})"
     )
-
-
-def write_json_atomic(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
-    """Write ``data`` as JSON to a temp file beside ``path`` and return the temp path (the
-    caller renames it; see ``render``). NaN is refused (``allow_nan=False``)."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, allow_nan=False)
-            f.write("\n")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)

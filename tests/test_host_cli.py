@@ -44,9 +44,9 @@ def test_render_prints_one_line_and_writes_the_report_beside(clips: Path, tiny_o
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mix.wav: ") and "corr in" in lines[0]
-    report = json.loads((clips / "mix.json").read_text())
+    report = json.loads((clips / "mix.wav.json").read_text())
     assert report["balance"] == 0.7 and report["chain"]["output_chain"][0]["plugin"] == "Compressor"
-    assert report["report_path"] == "mix.json" and (clips / "mix.png").stat().st_size > 1000
+    assert report["report_path"] == "mix.wav.json" and (clips / "mix.png").stat().st_size > 1000
     # --json: the report on stdout; an existing output needs --overwrite
     again = cli("render", "--input", "drums.wav", "--target", "keys.wav", "--model",
                 str(tiny_onnx), "-o", "mix.wav", "--json", cwd=clips)  # fmt: skip

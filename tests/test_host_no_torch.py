@@ -37,8 +37,19 @@ def test_import_plugin_host_is_light():
 
 
 def test_host_modules_import_without_torch():
-    mods = ["audio_io", "audio_writer", "chain", "report", "renderer", "render_cli",
-            "render_files", "render_stream", "levels", "plot", "pipeline"]
+    mods = [
+        "audio_io",
+        "audio_writer",
+        "chain",
+        "report",
+        "renderer",
+        "render_cli",
+        "render_files",
+        "render_stream",
+        "levels",
+        "plot",
+        "pipeline",
+    ]
     code = (
         "import json, sys\n"
         + "".join(f"import plugin_host.{m}\n" for m in mods)
@@ -77,3 +88,16 @@ def test_no_host_source_imports_torch_or_the_training_side():
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
     assert offenders == []
+
+
+def test_plugin_host_render_is_the_plain_function():
+    """No module pretending to be a function: ``plugin_host.render`` is
+    ``plugin_host.renderer.render``, before and after the module is imported."""
+    code = (
+        "import json, types, plugin_host\n"
+        "first = plugin_host.render\n"
+        "import plugin_host.renderer as r\n"
+        "print(json.dumps([isinstance(first, types.FunctionType), first is r.render,"
+        " plugin_host.render is r.render]))"
+    )
+    assert run(code) == [True, True, True]

@@ -121,11 +121,16 @@ class RenderOutputs:
         a destination meanwhile and ``overwrite`` is off), those already linked by this
         render are removed and the rest dropped."""
         done: list[Path] = []
+        files: list[AtomicAudioWriter | AtomicFile] = [self.audio] if self.audio else []
         try:
-            if self.audio is not None:
-                done.append(self.audio.commit())
-            for af in self.extra:
-                done.append(af.commit())
+            for f in [*files, *self.extra]:
+                try:
+                    done.append(f.commit())
+                except FileExistsError:
+                    raise OutputPathError(
+                        f"{f.path}: created by someone else during the render; pass "
+                        "overwrite / --overwrite to replace it"
+                    ) from None
         except BaseException:
             for path in done:
                 path.unlink(missing_ok=True)

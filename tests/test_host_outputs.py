@@ -90,6 +90,22 @@ def test_a_failed_render_removes_the_folder_it_created(model, tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.wav", "y.wav"]
 
 
+def test_a_file_created_during_the_render_is_not_replaced(model, tmp_path: Path):
+    """Without overwrite, the final link refuses a file that appeared meanwhile: the
+    render fails with one line, that file is untouched, and no report appears."""
+    x_path, y_path = pair(tmp_path, seconds=4.0)
+    out = tmp_path / "o.wav"
+
+    def someone_else_writes(fraction: float) -> None:
+        if not out.exists():
+            out.write_bytes(b"theirs")
+
+    with pytest.raises(RenderError, match=r"o\.wav: created by someone else during the render"):
+        render(x_path, y_path, model, out, report_path=tmp_path / "o.json",
+               progress=someone_else_writes)  # fmt: skip
+    assert out.read_bytes() == b"theirs" and not (tmp_path / "o.json").exists()
+
+
 def test_report_sample_rates_are_integers(model, tmp_path: Path):
     x_path = write(tmp_path / "x.wav", click_track(1.0, sr=48000), 48000)
     y_path = write(tmp_path / "y.wav", chord(0.5, sr=22050), 22050)

@@ -75,6 +75,18 @@ _BAD_INPUT = (AudioFileError, ChainError, ModelLoadError, OutputPathError, Model
 
 
 @dataclass(frozen=True)
+class _Settings:
+    """The checked knobs of one render: balance 0..1, fit, output gain in dB and linear."""
+
+    balance: float
+    fit: str
+    gain_db: float
+    gain: float
+    overwrite: bool
+    chunk_frames: int | None
+
+
+@dataclass(frozen=True)
 class _Paths:
     """Checked destinations (None: not written) and the folders to create for them."""
 
@@ -119,6 +131,7 @@ def render(
     """
     started = time.perf_counter()
     balance, gain = _check_args(balance, fit, output_gain_db, allow_roots)
+    settings = _Settings(balance, fit, float(output_gain_db), gain, overwrite, chunk_frames)
     if cancel is not None and cancel.is_set():
         raise RenderCancelled("render cancelled before it started")
     timer = Timer()
@@ -144,10 +157,8 @@ def render(
         # threads busy-wait between them, which on a loaded 2-core machine made them 5-20x
         # slower than one thread (measured). One thread for the render, restored after.
         with threadpool_limits(limits=1, user_api="blas"):
-            report = _run(
-                model, info_in, info_tg, paths, the_chain, balance, fit, output_gain_db,
-                gain, sources, overwrite, progress, cancel, chunk_frames, timer, started,
-            )  # fmt: skip
+            report = _run(model, info_in, info_tg, paths, the_chain, settings, sources,
+                          progress, cancel, timer, started)  # fmt: skip
     except StreamCancelled as exc:
         raise RenderCancelled(f"render of {paths.output} cancelled") from exc
     except _BAD_INPUT as exc:  # found while streaming (e.g. a NaN sample)
@@ -259,25 +270,20 @@ def _run(
     info_tg: AudioInfo,
     paths: _Paths,
     chain: Chain,
-    balance: float,
-    fit: str,
-    gain_db: float,
-    gain: float,
+    settings: _Settings,
     sources: SourceCheck,
-    overwrite: bool,
     progress: Callable[[float], None] | None,
     cancel: threading.Event | None,
-    chunk_frames: int | None,
     timer: Timer,
     started: float,
 ) -> dict[str, Any]:
     """Stream the render into uncommitted files, build the report, commit all files."""
     meta = model.metadata
     rate, channels = meta.sample_rate, info_in.channels
-    total, out_frames, loop = _plan(fit, info_in, info_tg, rate)
+    total, out_frames, loop = _plan(settings.fit, info_in, info_tg, rate)
     agent_model = PassThroughModel.of(model, sources.keep) if sources.keep else model
-    job = StreamJob(agent_model, info_in, info_tg, chain, balance, channels, total, loop,
-                    chunk_frames, gain)  # fmt: skip
+    job = StreamJob(agent_model, info_in, info_tg, chain, settings.balance, channels, total,
+                    loop, settings.chunk_frames, settings.gain)  # fmt: skip
     acc = ReportAccumulator(rate, meta.n_fft, np.diff(model.dsp.edges))
     plot_data = None
     if paths.plot is not None:
@@ -285,16 +291,16 @@ def _run(
 
         plot_data = PlotData(model.dsp.n_frames(total), rate, meta.n_fft, meta.hop,
                              model.dsp.edges)  # fmt: skip
-    outputs = RenderOutputs(overwrite, paths.folders)
+    outputs = RenderOutputs(settings.overwrite, paths.folders)
     try:
         writer = outputs.open_audio(
             paths.output, sample_rate=info_in.sample_rate, channels=channels,
             length=out_frames, source_rate=rate, source_length=total,
         )  # fmt: skip
         stream(job, writer, acc, plot_data.add if plot_data else None, timer, progress, cancel)
-        report = _report(model, info_in, info_tg, paths, chain, balance, fit, channels,
-                         out_frames, acc)  # fmt: skip
-        report["output_gain_db"] = gain_db
+        report = _report(model, info_in, info_tg, paths, chain, settings.balance, settings.fit,
+                         channels, out_frames, acc)  # fmt: skip
+        report["output_gain_db"] = settings.gain_db
         report["warnings"] = [sources.warning] if sources.warning else []
         if plot_data is not None and paths.plot is not None:
             from plugin_host.plot import draw_plot

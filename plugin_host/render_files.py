@@ -23,17 +23,18 @@ from plugin_host.audio_writer import AtomicAudioWriter
 from plugin_host.paths import AllowedRoots, PathRefused
 
 
-class OutputPathError(ValueError):
-    """An output path that cannot be used (one-line message naming it)."""
+class RenderPathError(ValueError):
+    """A path a render cannot use: outside the allowed roots, or an output that cannot be
+    written (one-line message naming it)."""
 
 
 def check_root(path: str | os.PathLike[str], what: str, roots: AllowedRoots | None) -> None:
-    """Raise :class:`OutputPathError` if ``roots`` is given and ``path`` resolves outside."""
+    """Raise :class:`RenderPathError` if ``roots`` is given and ``path`` resolves outside."""
     if roots is not None:
         try:
             roots.check(path, what)
         except PathRefused as exc:
-            raise OutputPathError(str(exc)) from None
+            raise RenderPathError(str(exc)) from None
 
 
 def _missing_folders(folder: Path, what: str, path: Path) -> list[Path]:
@@ -45,9 +46,9 @@ def _missing_folders(folder: Path, what: str, path: Path) -> list[Path]:
         missing.append(probe)
         probe = probe.parent
     if not probe.is_dir():
-        raise OutputPathError(f"{what} {path}: {probe} is not a folder")
+        raise RenderPathError(f"{what} {path}: {probe} is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputPathError(f"{what} {path}: folder {probe} is not writable")
+        raise RenderPathError(f"{what} {path}: folder {probe} is not writable")
     return missing[::-1]
 
 
@@ -65,14 +66,14 @@ def output_path(
     check_root(path, what, roots)
     real = Path(os.path.realpath(path))
     if real in taken:
-        raise OutputPathError(
+        raise RenderPathError(
             f"{what} {path}: same file as the {taken[real]}; refusing to overwrite it"
         )
     missing = _missing_folders(path.parent, what, path)
     if path.is_dir():
-        raise OutputPathError(f"{what} {path}: is a directory")
+        raise RenderPathError(f"{what} {path}: is a directory")
     if path.exists() and not overwrite:
-        raise OutputPathError(f"{what} {path}: exists (pass overwrite / --overwrite to replace it)")
+        raise RenderPathError(f"{what} {path}: exists (pass overwrite / --overwrite to replace it)")
     taken[real] = what
     return path, missing
 
@@ -127,7 +128,7 @@ class RenderOutputs:
                 try:
                     done.append(f.commit())
                 except FileExistsError:
-                    raise OutputPathError(
+                    raise RenderPathError(
                         f"{f.path}: created by someone else during the render; pass "
                         "overwrite / --overwrite to replace it"
                     ) from None

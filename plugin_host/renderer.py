@@ -45,7 +45,7 @@ from plugin_host.audio_io import (
 from plugin_host.chain import Chain, ChainError
 from plugin_host.levels import PassThroughModel, SourceCheck, check_sources
 from plugin_host.paths import AllowedRoots
-from plugin_host.render_files import OutputPathError, RenderOutputs, check_root, output_path
+from plugin_host.render_files import RenderOutputs, RenderPathError, check_root, output_path
 from plugin_host.render_stream import (
     ModelOutputError,
     StreamCancelled,
@@ -71,7 +71,7 @@ class RenderCancelled(RuntimeError):
 
 
 PathLike = str | os.PathLike[str]
-_BAD_INPUT = (AudioFileError, ChainError, ModelLoadError, OutputPathError, ModelOutputError)
+_BAD_INPUT = (AudioFileError, ChainError, ModelLoadError, RenderPathError, ModelOutputError)
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ def _check_outputs(
     check_output_format(out_path)
     png = checked["plot"]
     if png is not None and png.suffix.lower() != ".png":
-        raise OutputPathError(f"plot {png}: must end in .png")
+        raise RenderPathError(f"plot {png}: must end in .png")
     return _Paths(out_path, checked["report"], png, folders)
 
 

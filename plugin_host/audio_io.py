@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from pedalboard.io import AudioFile, StreamResampler
 
+from plugin_host.mp3_gapless import gapless_span
 from plugin_host.pipeline import SampleBuffer
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,15 @@ class AudioFileError(ValueError):
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """A checked audio file: rate in Hz, channels (1 or 2), frames (samples per channel)."""
+    """A checked audio file: rate in Hz, channels (1 or 2), frames (samples per channel)
+    of its audio, which starts ``start`` decoded samples in (an MP3's encoder and decoder
+    delay, from its gapless header; 0 for other files)."""
 
     path: Path
     sample_rate: float
     channels: int
     frames: int
+    start: int = 0
 
     @property
     def duration(self) -> float:
@@ -78,6 +82,10 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
         raise AudioFileError(
             f"{p}: sample rate {info.sample_rate:g} Hz outside {MIN_RATE}-{MAX_RATE} Hz"
         )
+    if p.suffix.lower() == ".mp3":
+        span = gapless_span(p, info.frames)
+        if span is not None:
+            info = AudioInfo(p, info.sample_rate, info.channels, span.length, span.start)
     return info
 
 
@@ -237,6 +245,8 @@ class SourceReader:
         self.total, self.loop = total, loop
         self.position = 0  # samples delivered
         self._file = AudioFile(str(info.path))
+        self._file.seek(info.start)
+        self._file_pos = 0  # samples of the audio read from the file in this pass
         self._src_pos = 0  # position inside one pass of the file
         self._native_left: int | None = None  # native samples still to produce (None: file)
         self._resampler: Resampler | _PedalboardResampler | None = None
@@ -266,15 +276,24 @@ class SourceReader:
         return map_channels(np.concatenate(parts, axis=1), self.channels)
 
     def _read_file(self, n: int) -> np.ndarray:
+        """Up to ``n`` more samples of the audio's span (empty at its end)."""
+        n = min(n, self.info.frames - self._file_pos)
+        if n <= 0:
+            return np.zeros((self.info.channels, 0), np.float32)
         try:
             x = self._file.read(n)
         except (RuntimeError, ValueError, OSError) as exc:
             raise AudioFileError(f"{self.info.path}: read failed ({_reason(exc)})") from exc
         if not np.isfinite(x).all():
             bad = int(np.argmax(~np.isfinite(x).all(axis=0)))
-            at = (self._file.tell() - x.shape[1] + bad) / self.info.sample_rate
+            at = (self._file_pos + bad) / self.info.sample_rate
             raise AudioFileError(f"{self.info.path}: NaN or Inf sample at {at:.3f} s")
+        self._file_pos += x.shape[1]
         return x
+
+    def _rewind(self) -> None:
+        self._file.seek(self.info.start)
+        self._file_pos = 0
 
     def _native(self, n: int) -> np.ndarray:
         """The next ``n`` samples of the file at its own rate: looped or then silence."""
@@ -292,7 +311,7 @@ class SourceReader:
             if x.shape[1] == 0:
                 if not self.loop or self._src_pos == 0:
                     break  # past the end: silence
-                self._file.seek(0)
+                self._rewind()
                 self._src_pos = 0
                 continue
             out[:, filled : filled + x.shape[1]] = map_channels(x, self.channels)

@@ -26,12 +26,13 @@ _BLOCK = 1 << 16  # samples per read of the pre-pass
 
 
 def mean_power(info: AudioInfo) -> float:
-    """Mean of x² over every sample and channel of the file (linear, full scale = 1)."""
+    """Mean of x² over every sample and channel of the file's audio (linear, full scale 1)."""
     total, count = 0.0, 0
     try:
         with AudioFile(str(info.path)) as f:
-            while True:
-                x = f.read(_BLOCK)
+            f.seek(info.start)
+            while count < info.frames * info.channels:
+                x = f.read(min(_BLOCK, info.frames - count // info.channels))
                 if x.shape[1] == 0:
                     break
                 flat = np.ascontiguousarray(x, np.float32).reshape(-1)

@@ -47,6 +47,7 @@ def test_host_modules_import_without_torch():
         "render_files",
         "render_stream",
         "levels",
+        "mp3_gapless",
         "plot",
         "pipeline",
     ]

@@ -191,11 +191,11 @@ def lame_gapless(path: Path) -> tuple[int, int, int]:
     return (b[0] << 4) | (b[1] >> 4), ((b[1] & 0x0F) << 8) | b[2], frames
 
 
-def test_mp3_keeps_exact_length_in_its_gapless_header(model, tmp_path: Path):
-    """docs/host.md: an MP3 holds the render exactly in its LAME gapless header (decoders
-    that honour it, as most DAWs do, read the exact length, on time), while pedalboard's
-    own reader ignores the header: 1105 samples (576 encoder + 529 decoder delay; 25 ms at
-    44.1 kHz) late, padded to whole 1152-sample frames."""
+def test_mp3_round_trip_is_exact_in_the_host(model, tmp_path: Path):
+    """An MP3 holds the render exactly in its LAME gapless header; the host reads it back
+    at the exact length, on time (as gapless decoders such as most DAWs do), while
+    pedalboard's own reader ignores the header: 1105 samples (576 encoder + 529 decoder
+    delay; 25 ms at 44.1 kHz) late, padded to whole 1152-sample frames (docs/host.md)."""
     x = np.zeros((2, 2 * 44100), np.float32)
     x[:, 44100] = 0.9  # one click at 1.000 s
     x_path = write(tmp_path / "x.wav", x)
@@ -203,6 +203,12 @@ def test_mp3_keeps_exact_length_in_its_gapless_header(model, tmp_path: Path):
     render(x_path, y_path, model, tmp_path / "o.mp3")
     delay, padding, frames = lame_gapless(tmp_path / "o.mp3")
     assert delay == 576 and frames * 1152 - delay - padding == 2 * 44100
-    back = read(tmp_path / "o.mp3")
-    assert back.shape[1] == frames * 1152
-    assert int(np.argmax(np.abs(back[0]))) == 44100 + 576 + 529
+    raw = read(tmp_path / "o.mp3")  # pedalboard alone
+    assert raw.shape[1] == frames * 1152
+    assert int(np.argmax(np.abs(raw[0]))) == 44100 + 576 + 529
+    info = probe(tmp_path / "o.mp3")  # the host
+    assert (info.frames, info.start) == (2 * 44100, 576 + 529)
+    # rendered again as an input (the MP3 passes through: silent target): on the grid
+    render(tmp_path / "o.mp3", y_path, model, tmp_path / "again.wav")
+    again = read(tmp_path / "again.wav")
+    assert again.shape == (2, 2 * 44100) and int(np.argmax(np.abs(again[0]))) == 44100

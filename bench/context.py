@@ -155,7 +155,7 @@ def host_render(
 ) -> tuple[dict[str, Any], float, float]:
     """One render of the pair through the host (``plugin_host.render``) to ``out``; returns
     (report, wall seconds, ONNX core seconds)."""
-    from plugin_host.render import render
+    from plugin_host.renderer import render
 
     s.model.core_seconds = 0.0
     t = time.perf_counter()

@@ -19,7 +19,7 @@ def section_gpu(s: Setup) -> dict[str, Any]:
     if not torch.cuda.is_available():
         return {"gpu": None, "gpu_skipped": "no CUDA device"}
     from export.onnx_export import export_core, fresh_agent
-    from plugin_host.render import render
+    from plugin_host.renderer import render
 
     path = export_core(fresh_agent("base"), s.tmp / "base.onnx")
     model = load_model(path, provider="cuda", threads=s.cfg.threads)

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from plugin_host.render import render
+from plugin_host.renderer import render
 from plugin_host.runtime import load_model
 
 

@@ -1,7 +1,8 @@
 """The host: ONNX Runtime + numpy DSP + pedalboard chains, no torch.
 
-``render``, ``Chain``, ``RenderError`` and ``RenderCancelled`` are loaded on first use, so
-``import plugin_host`` stays light (no onnxruntime, pedalboard or scipy until needed).
+``render`` (the function :func:`plugin_host.renderer.render`), ``Chain``, ``RenderError``
+and ``RenderCancelled`` are loaded on first use, so ``import plugin_host`` stays light (no
+onnxruntime, pedalboard or scipy until needed).
 """
 
 from __future__ import annotations
@@ -11,21 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from plugin_host.chain import Chain
-    from plugin_host.render import RenderCancelled, RenderError, render
+    from plugin_host.renderer import RenderCancelled, RenderError, render
 
 __all__ = ["Chain", "RenderCancelled", "RenderError", "render"]
 
 _LAZY = {
-    "render": "plugin_host.render",
-    "RenderError": "plugin_host.render",
-    "RenderCancelled": "plugin_host.render",
+    "render": "plugin_host.renderer",
+    "RenderError": "plugin_host.renderer",
+    "RenderCancelled": "plugin_host.renderer",
     "Chain": "plugin_host.chain",
 }
 
 
 def __getattr__(name: str) -> Any:
-    if name == "render":  # the module itself: callable, it forwards to render.render
-        return importlib.import_module("plugin_host.render")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'plugin_host' has no attribute {name!r}")

@@ -5,9 +5,8 @@ Reading: :func:`probe` checks a file (exists, decodes, 1-2 channels, 8-192 kHz, 
 mapped, looped or zero-padded to a fixed length, and refuses NaN/Inf samples.
 Resampling: :class:`Resampler`, a streaming polyphase FIR (numpy + BLAS), ~15x faster than
 pedalboard's sinc resampler at better quality; pedalboard's is the fallback for odd ratios.
-Writing: :class:`AtomicAudioWriter` resamples blocks back to the output rate and writes a
-temp file beside the destination; ``commit`` renames it (``os.replace``), ``discard``
-deletes it, so a failure never leaves a partial file.
+Writing: :func:`check_output_format` names the containers the host writes (the writer
+itself is :class:`plugin_host.audio_writer.AtomicAudioWriter`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import secrets
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,14 +21,13 @@ from pathlib import Path
 import numpy as np
 from pedalboard.io import AudioFile, StreamResampler
 
+from plugin_host.mp3_gapless import gapless_span
 from plugin_host.pipeline import SampleBuffer
 
 log = logging.getLogger(__name__)
 
 MIN_RATE, MAX_RATE = 8000, 192000
 WRITE_FORMATS = (".wav", ".flac", ".aiff", ".ogg", ".mp3")
-# Written sample format per container: float WAV keeps the render's headroom exactly.
-_BIT_DEPTH = {".wav": 32, ".flac": 24, ".aiff": 24}
 # A looped source shorter than this (samples at its own rate) is held in memory.
 _PRELOAD_LOOP = 1 << 22
 # Resampler: zero crossings of the windowed sinc each side (at the lower rate), and the
@@ -45,12 +42,15 @@ class AudioFileError(ValueError):
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """A checked audio file: rate in Hz, channels (1 or 2), frames (samples per channel)."""
+    """A checked audio file: rate in Hz, channels (1 or 2), frames (samples per channel)
+    of its audio, which starts ``start`` decoded samples in (an MP3's encoder and decoder
+    delay, from its gapless header; 0 for other files)."""
 
     path: Path
     sample_rate: float
     channels: int
     frames: int
+    start: int = 0
 
     @property
     def duration(self) -> float:
@@ -82,6 +82,10 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
         raise AudioFileError(
             f"{p}: sample rate {info.sample_rate:g} Hz outside {MIN_RATE}-{MAX_RATE} Hz"
         )
+    if p.suffix.lower() == ".mp3":
+        span = gapless_span(p, info.frames)
+        if span is not None:
+            info = AudioInfo(p, info.sample_rate, info.channels, span.length, span.start)
     return info
 
 
@@ -241,6 +245,8 @@ class SourceReader:
         self.total, self.loop = total, loop
         self.position = 0  # samples delivered
         self._file = AudioFile(str(info.path))
+        self._file.seek(info.start)
+        self._file_pos = 0  # samples of the audio read from the file in this pass
         self._src_pos = 0  # position inside one pass of the file
         self._native_left: int | None = None  # native samples still to produce (None: file)
         self._resampler: Resampler | _PedalboardResampler | None = None
@@ -270,15 +276,24 @@ class SourceReader:
         return map_channels(np.concatenate(parts, axis=1), self.channels)
 
     def _read_file(self, n: int) -> np.ndarray:
+        """Up to ``n`` more samples of the audio's span (empty at its end)."""
+        n = min(n, self.info.frames - self._file_pos)
+        if n <= 0:
+            return np.zeros((self.info.channels, 0), np.float32)
         try:
             x = self._file.read(n)
         except (RuntimeError, ValueError, OSError) as exc:
             raise AudioFileError(f"{self.info.path}: read failed ({_reason(exc)})") from exc
         if not np.isfinite(x).all():
             bad = int(np.argmax(~np.isfinite(x).all(axis=0)))
-            at = (self._file.tell() - x.shape[1] + bad) / self.info.sample_rate
+            at = (self._file_pos + bad) / self.info.sample_rate
             raise AudioFileError(f"{self.info.path}: NaN or Inf sample at {at:.3f} s")
+        self._file_pos += x.shape[1]
         return x
+
+    def _rewind(self) -> None:
+        self._file.seek(self.info.start)
+        self._file_pos = 0
 
     def _native(self, n: int) -> np.ndarray:
         """The next ``n`` samples of the file at its own rate: looped or then silence."""
@@ -296,7 +311,7 @@ class SourceReader:
             if x.shape[1] == 0:
                 if not self.loop or self._src_pos == 0:
                     break  # past the end: silence
-                self._file.seek(0)
+                self._rewind()
                 self._src_pos = 0
                 continue
             out[:, filled : filled + x.shape[1]] = map_channels(x, self.channels)
@@ -331,83 +346,10 @@ class SourceReader:
         self._file.close()
 
 
-def temp_path_for(path: Path) -> Path:
-    """A fresh hidden name beside ``path`` that keeps its extension (pedalboard picks the
-    format from it): ``.NAME.<random>.partial.EXT``."""
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial{path.suffix.lower()}")
-
-
 def check_output_format(path: Path) -> None:
+    """Raise :class:`AudioFileError` unless ``path``'s extension is one of ``WRITE_FORMATS``."""
     if path.suffix.lower() not in WRITE_FORMATS:
         raise AudioFileError(
             f"{path}: cannot write {path.suffix or 'files without an extension'}; "
             f"use one of {', '.join(WRITE_FORMATS)}"
         )
-
-
-class AtomicAudioWriter:
-    """Writes float32 [channels, n] blocks given at ``source_rate`` (``source_length``
-    samples in all) to ``path`` at ``sample_rate``, exactly ``length`` frames, through a temp
-    file in the same folder."""
-
-    def __init__(
-        self,
-        path: Path,
-        sample_rate: float,
-        channels: int,
-        length: int,
-        source_rate: float,
-        source_length: int,
-    ) -> None:
-        check_output_format(path)
-        self.path, self.length, self.channels = path, length, channels
-        self.tmp = temp_path_for(path)
-        self.written = 0
-        self._resampler = (
-            make_resampler(source_rate, sample_rate, channels, source_length)
-            if float(source_rate) != float(sample_rate)
-            else None
-        )
-        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # claim the name
-        os.close(fd)
-        try:
-            self._file = AudioFile(
-                str(self.tmp),
-                "w",
-                samplerate=sample_rate,
-                num_channels=channels,
-                bit_depth=_BIT_DEPTH.get(path.suffix.lower(), 16),
-            )
-        except BaseException:
-            self.tmp.unlink(missing_ok=True)
-            raise
-
-    def write(self, x: np.ndarray) -> None:
-        if self._resampler is not None:
-            x = self._resampler.process(np.ascontiguousarray(x, np.float32))
-        self._put(x)
-
-    def _put(self, x: np.ndarray) -> None:
-        x = x[:, : self.length - self.written]
-        if x.shape[1]:
-            self._file.write(np.ascontiguousarray(x, np.float32))
-            self.written += x.shape[1]
-
-    def finish(self) -> None:
-        """Flush the resampler, pad to ``length`` with silence, close the temp file."""
-        if self._resampler is not None:
-            self._put(self._resampler.process(None))
-        if self.written < self.length:
-            self._put(np.zeros((self.channels, self.length - self.written), np.float32))
-        self._file.close()
-
-    def commit(self) -> Path:
-        os.replace(self.tmp, self.path)
-        return self.path
-
-    def discard(self) -> None:
-        try:
-            if not self._file.closed:
-                self._file.close()
-        finally:
-            self.tmp.unlink(missing_ok=True)

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from plugin_host.atomic import write_json
-from plugin_host.render import FITS, RenderCancelled, RenderError, render
+from plugin_host.render_files import sidecar_path
+from plugin_host.renderer import FITS, RenderCancelled, RenderError, render
 from plugin_host.runtime import PROVIDERS, LoadedModel, ModelLoadError, load_model
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def _render_with(
     gain = args.pop("output_gain_db", common["output_gain_db"])
     if gain != 0.0:  # render's default (0 dB) is left to render
         args["output_gain_db"] = gain
-    report_path = str(output.with_suffix(".json")) if common["report"] else None
+    report_path = str(sidecar_path(output, ".json")) if common["report"] else None
     make_folder(output, "output")
     return render(model=model, report_path=report_path, overwrite=common["overwrite"], **args)
 

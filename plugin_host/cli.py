@@ -4,12 +4,23 @@ Each subcommand lives in its own module with a ``main(argv) -> int``; the module
 imported only when its subcommand runs, so ``render`` and ``serve`` start without torch
 (the host's own commands never import it). Commands of the training side need the full
 install; without torch they fail with one clear line.
+
+Conventions for every subcommand:
+
+- Logging shows warnings only; ``creative-agent -v COMMAND ...`` (or a command's own
+  ``-v``, where it has one) shows INFO lines too.
+- Runtime errors are one line on stderr and exit status 1; usage errors (a bad or missing
+  option) keep argparse's usage line and exit status 2.
+- Output cut short by a closed pipe (``creative-agent render ... --json | head -1``) ends
+  quietly with exit status 141 (128 + SIGPIPE, as a tool killed by SIGPIPE reports), with
+  no traceback; files the command wrote before are complete.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 # name -> (module, one-line help). Host commands first; they never import torch.
@@ -35,16 +46,27 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+BROKEN_PIPE_STATUS = 141  # 128 + SIGPIPE
+VERBOSE_FLAGS = ("-v", "--verbose")
+
+
 def _usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = ["usage: creative-agent COMMAND [ARGS...]", "", "commands:"]
+    lines = ["usage: creative-agent [-v] COMMAND [ARGS...]", "", "commands:"]
     lines += [f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()]
-    lines += ["", "Run 'creative-agent COMMAND --help' for a command's options."]
+    lines += [
+        "",
+        "-v, --verbose: log INFO lines too (default: warnings only).",
+        "Run 'creative-agent COMMAND --help' for a command's options.",
+    ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    verbose = bool(args) and args[0] in VERBOSE_FLAGS
+    if verbose:
+        args = args[1:]
     if not args or args[0] in ("-h", "--help", "help"):
         print(_usage())
         return 0
@@ -57,7 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"creative-agent: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _run(name, rest)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _run(name: str, rest: list[str]) -> int:
     module_name = COMMANDS[name][0]
     try:
         module = importlib.import_module(module_name)
@@ -71,7 +103,17 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         raise
     result: int = module.main(rest)
+    sys.stdout.flush()  # a closed pipe shows up here at the latest, not at exit
     return result
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout went away: point stdout at /dev/null so the interpreter's
+    final flush cannot fail again, and exit with the SIGPIPE status."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return BROKEN_PIPE_STATUS
 
 
 if __name__ == "__main__":

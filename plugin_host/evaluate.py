@@ -1,6 +1,6 @@
 """``creative-agent evaluate``: judge a model on a folder of INPUT/TARGET pairs.
 
-Every pair is rendered through the host's real render path (:func:`plugin_host.render.render`
+Every pair is rendered through the host's real render path (:func:`plugin_host.renderer.render`
 with one loaded ONNX session) at every knob (``--balance``) and every input level
 (``--input-gain-db``, applied to the INPUT as a float WAV before rendering); each render's
 report gives the agent's row. Two baselines per pair are measured beside it on the very
@@ -154,7 +154,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Render and measure every pair at every (input gain, knob); returns the JSON-ready
     result. progress(done, total) is called after each render."""
-    from plugin_host.render import render
+    from plugin_host.renderer import render
     from plugin_host.runtime import load_model
 
     cfg = config or EvaluateConfig()
@@ -265,7 +265,7 @@ def main(argv: list[str]) -> int:
     from plugin_host.atomic import write_json
     from plugin_host.audio_io import AudioFileError
     from plugin_host.evaluate_table import format_tables
-    from plugin_host.render import RenderError
+    from plugin_host.renderer import RenderError
     from plugin_host.runtime import ModelLoadError
 
     args = build_parser().parse_args(argv)

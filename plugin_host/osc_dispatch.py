@@ -34,7 +34,7 @@ from plugin_host.osc_state import (
     ServerState,
 )
 from plugin_host.paths import PathRefused
-from plugin_host.render import RenderError
+from plugin_host.renderer import RenderError
 from plugin_host.runtime import ModelLoadError, load_model
 
 log = logging.getLogger(__name__)

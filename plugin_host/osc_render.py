@@ -24,7 +24,8 @@ from plugin_host.jobs import Job, JobCancelled, ProgressFn
 from plugin_host.osc_commands import REPLIES
 from plugin_host.osc_state import COMMAND, INTERNAL, PATH, CommandFailed, ServerState
 from plugin_host.paths import PathRefused
-from plugin_host.render import RenderCancelled, RenderError
+from plugin_host.render_files import sidecar_path
+from plugin_host.renderer import RenderCancelled, RenderError
 from plugin_host.runtime import LoadedModel, ModelLoadError
 
 Renderer = Callable[..., dict[str, Any]]
@@ -90,7 +91,7 @@ def check_request(args: list[Any], state: ServerState) -> RenderRequest:
         _refuse_model(roots.resolve(raw_out, "output"), model, raw_out, "output")
         out = roots.output_file(raw_out, "output", overwrite=overwrite, inputs=(inp, tgt))
         check_output_format(Path(raw_out))  # named as the client sent it
-        raw_report = str(out.with_suffix(".json"))
+        raw_report = str(sidecar_path(out, ".json"))
         _refuse_model(roots.resolve(raw_report, "report"), model, raw_report, "report")
         report = roots.output_file(
             raw_report, "report", overwrite=overwrite, inputs=(inp, tgt, out)
@@ -131,7 +132,8 @@ def run(
         request.target,
         request.model,
         request.output,
-        chain=with_output_gain(request.chain, request.output_gain_db),
+        chain=request.chain,
+        output_gain_db=request.output_gain_db,
         balance=request.balance,
         report_path=request.report,
         overwrite=request.overwrite,
@@ -139,20 +141,6 @@ def run(
         cancel=cancel,
         allow_roots=state.roots,
     )
-
-
-def with_output_gain(chain: Chain | None, gain_db: float) -> Chain | None:
-    """``chain`` with ``gain_db`` as a final Gain plugin after its output chain.
-
-    Stand-in until ``render(..., output_gain_db=...)`` (SHARED_DECISIONS #2) is merged:
-    then ``run`` passes ``output_gain_db=request.output_gain_db`` and this goes away.
-    """
-    if gain_db == 0.0:
-        return chain
-    data = chain.to_dict() if chain is not None else {}
-    gain = {"plugin": "Gain", "params": {"gain_db": float(gain_db)}}
-    data["output_chain"] = [*data.get("output_chain", []), gain]
-    return Chain.from_json(data)
 
 
 def report_message(clip_id: str, report: dict[str, Any]) -> bytes:

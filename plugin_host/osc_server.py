@@ -33,7 +33,7 @@ from plugin_host.osc_dispatch import Dispatcher
 from plugin_host.osc_render import Renderer
 from plugin_host.osc_state import SEND, Address, ServerConfig, ServerState
 from plugin_host.paths import PathRefused
-from plugin_host.render import RenderError, render
+from plugin_host.renderer import RenderError, render
 from plugin_host.runtime import ModelLoadError
 
 log = logging.getLogger(__name__)

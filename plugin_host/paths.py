@@ -1,9 +1,14 @@
-"""Allowed roots: every path that arrives over the network must resolve inside one.
+"""Allowed roots: the one path policy of the host (render, chains, the OSC server).
 
 A path is resolved with ``os.path.realpath`` (symlinks followed, ``..`` collapsed) and
-must then lie inside one of the roots (themselves realpath'd once). Relative paths are
-taken relative to the first root, never to the server's working directory; ``~`` is not
-expanded (a leading ``~`` is refused so nobody thinks it was).
+must then lie inside one of the roots (themselves realpath'd once).
+
+- :meth:`AllowedRoots.contains` and :meth:`AllowedRoots.check` take local paths (the
+  Python API, the command line): relative paths are relative to the working directory.
+- :meth:`AllowedRoots.resolve` and the methods built on it take paths that arrive over the
+  network: relative paths are taken relative to the first root, never to the server's
+  working directory; ``~`` is not expanded (a leading ``~`` is refused so nobody thinks it
+  was).
 """
 
 from __future__ import annotations
@@ -38,9 +43,18 @@ class AllowedRoots:
         return f"AllowedRoots({[str(r) for r in self.roots]})"
 
     def contains(self, path: str | os.PathLike[str]) -> bool:
-        """True if ``path`` (already resolved) is one of the roots or below one."""
-        p = Path(path)
+        """True if ``path``, resolved (symlinks followed; relative to the working
+        directory), is one of the roots or below one."""
+        p = Path(os.path.realpath(os.fspath(path)))
         return any(p == r or p.is_relative_to(r) for r in self.roots)
+
+    def check(self, path: str | os.PathLike[str], what: str) -> Path:
+        """``path`` resolved (as :meth:`contains`) if it lies inside a root, else
+        :class:`PathRefused` ``"{what} {path}: outside the allowed roots"``."""
+        real = Path(os.path.realpath(os.fspath(path)))
+        if not any(real == r or real.is_relative_to(r) for r in self.roots):
+            raise PathRefused(f"{what} {os.fspath(path)}: outside the allowed roots")
+        return real
 
     def resolve(self, raw: str, what: str) -> Path:
         """``raw`` -> its real absolute path, checked to lie inside a root.

@@ -2,15 +2,14 @@
 
 :class:`PlotData` collects what the figure needs while a render streams, pooled to at most
 ``columns`` time columns and ``rows`` log-spaced frequency rows (flat memory for any clip
-length). Matplotlib is imported only inside :func:`save_plot` (a bare ``Figure``, which renders
-with Agg; pyplot is never touched).
+length). Matplotlib is imported only inside :func:`draw_plot` (a bare ``Figure``, which renders
+with Agg; pyplot is never touched). The caller owns the file: the renderer passes an
+:class:`plugin_host.atomic.AtomicFile` so the PNG appears together with the audio and report.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -62,49 +61,41 @@ class PlotData:
         return spec, self.masks / n
 
 
-def save_plot(path: str | os.PathLike[str], data: PlotData, title: str) -> Path:
-    """Write the figure as PNG to a temp file beside ``path``; returns the temp path (the
-    caller renames it)."""
+def draw_plot(out: IO[bytes], data: PlotData, title: str) -> None:
+    """Write the figure as PNG into the binary file ``out``."""
     from matplotlib.figure import Figure  # no pyplot: no global state, safe in threads
 
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial.png")
     spec, masks = data.images()
     seconds = data.n_frames * data.hop / data.sample_rate
     fig = Figure(figsize=(11, 12), layout="constrained")
     axes = fig.subplots(5, 1, sharex=True)
-    try:
-        top = float(spec.max())
-        for ax, img, name in zip(axes[:3], spec, ("input", "target", "output"), strict=True):
-            mesh = ax.pcolormesh(
-                np.linspace(0, seconds, img.shape[1] + 1),
-                np.concatenate([data.row_hz, [data.sample_rate / 2]]),
-                img,
-                vmin=top - 90.0,
-                vmax=top,
-                cmap="magma",
-                shading="flat",
-            )
-            ax.set_yscale("symlog", linthresh=100.0)
-            ax.set_ylabel(f"{name}\nHz")
-            fig.colorbar(mesh, ax=ax, label="dB")
-        for ax, img, name in zip(axes[3:], masks, ("input mask", "target mask"), strict=True):
-            mesh = ax.pcolormesh(
-                np.linspace(0, seconds, img.shape[1] + 1),
-                data.band_hz,
-                img,
-                vmin=0.0,
-                vmax=1.0,
-                cmap="viridis",
-                shading="flat",
-            )
-            ax.set_yscale("symlog", linthresh=100.0)
-            ax.set_ylabel(f"{name}\nHz")
-            fig.colorbar(mesh, ax=ax, label="mask")
-        axes[-1].set_xlabel("time (s)")
-        fig.suptitle(title, fontsize=10)
-        fig.savefig(tmp, format="png", dpi=90)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp
+    top = float(spec.max())
+    for ax, img, name in zip(axes[:3], spec, ("input", "target", "output"), strict=True):
+        mesh = ax.pcolormesh(
+            np.linspace(0, seconds, img.shape[1] + 1),
+            np.concatenate([data.row_hz, [data.sample_rate / 2]]),
+            img,
+            vmin=top - 90.0,
+            vmax=top,
+            cmap="magma",
+            shading="flat",
+        )
+        ax.set_yscale("symlog", linthresh=100.0)
+        ax.set_ylabel(f"{name}\nHz")
+        fig.colorbar(mesh, ax=ax, label="dB")
+    for ax, img, name in zip(axes[3:], masks, ("input mask", "target mask"), strict=True):
+        mesh = ax.pcolormesh(
+            np.linspace(0, seconds, img.shape[1] + 1),
+            data.band_hz,
+            img,
+            vmin=0.0,
+            vmax=1.0,
+            cmap="viridis",
+            shading="flat",
+        )
+        ax.set_yscale("symlog", linthresh=100.0)
+        ax.set_ylabel(f"{name}\nHz")
+        fig.colorbar(mesh, ax=ax, label="mask")
+    axes[-1].set_xlabel("time (s)")
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(out, format="png", dpi=90)

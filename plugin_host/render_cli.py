@@ -1,22 +1,30 @@
 """``creative-agent render``: render one INPUT/TARGET pair; prints a one-line summary (or
-the report JSON with ``--json``) and writes the report JSON beside the output."""
+the report JSON with ``--json``) and writes the report JSON beside the output
+(``OUTPUT.json`` after the whole file name, e.g. ``mix.wav.json``)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import sys
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
-from plugin_host.render import FITS, RenderCancelled, RenderError, render
+from plugin_host.audio_io import AudioFileError, probe
+from plugin_host.render_files import sidecar_path
+from plugin_host.renderer import FITS, OUTPUT_GAIN_RANGE_DB, RenderCancelled, RenderError, render
 from plugin_host.report_text import summary_line
+
+PROG = "creative-agent render"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="creative-agent render",
+        prog=PROG,
         description="Mix INPUT's rhythm with TARGET's harmony through an exported agent, "
-        "between optional pedalboard effect chains.",
+        "between optional pedalboard effect chains. Errors are one line on stderr with exit "
+        "status 1; usage errors exit 2.",
     )
     p.add_argument("--input", required=True, help="the clip that gives rhythm/structure")
     p.add_argument("--target", required=True, help="the clip that gives harmony")
@@ -28,54 +36,86 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--balance", type=float, default=0.5, help="input's share, 0..1 (default 0.5)")
     p.add_argument("--fit", choices=FITS, default="loop",
                    help="length mismatch: loop the target (default), pad or trim")  # fmt: skip
-    p.add_argument("--report", help="report JSON path (default: OUTPUT with .json)")
+    lo, hi = OUTPUT_GAIN_RANGE_DB
+    p.add_argument("--output-gain-db", type=float, default=0.0, metavar="DB",
+                   help=f"final gain after the output chain, {lo:g}..{hi:g} dB (default 0)")  # fmt: skip
+    p.add_argument("--report", help="report JSON path (default: OUTPUT.json, e.g. mix.wav.json)")
     p.add_argument("--no-report", action="store_true", help="write no report file")
-    p.add_argument("--plot", help="PNG with spectrograms and masks")
+    p.add_argument("--plot", nargs="?", const="", metavar="PNG",
+                   help="PNG with spectrograms and masks (default name: OUTPUT.png)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="ONNX Runtime device: auto (CUDA if usable, else CPU), cpu or cuda")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the report JSON to stdout")
-    p.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr in seconds of audio (default: on when "
+                   "stderr is a terminal)")  # fmt: skip
+    p.add_argument("-v", "--verbose", action="store_true", help="log INFO lines on stderr")
     return p
 
 
-def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    report_path = None
-    if not args.no_report:
-        report_path = args.report or str(Path(args.output).with_suffix(".json"))
-    bar = None
-    if args.progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False)
-
-    def on_progress(fraction: float) -> None:
-        if bar is not None:
-            bar.update(round(100 * fraction) - bar.n)
-
+def _output_seconds(args: argparse.Namespace) -> float | None:
+    """The output's length in seconds for the progress bar (None if a file is unusable:
+    the render then reports it)."""
     try:
-        report = render(
-            args.input,
-            args.target,
-            args.model,
-            args.output,
-            chain=args.chain,
-            balance=args.balance,
-            fit=args.fit,
-            report_path=report_path,
-            plot_path=args.plot,
-            overwrite=args.overwrite,
-            progress=on_progress,
-            provider=args.provider,
-        )
+        d_in, d_tg = probe(args.input).duration, probe(args.target).duration
+    except AudioFileError:
+        return None
+    return {"loop": d_in, "trim": min(d_in, d_tg), "pad": max(d_in, d_tg)}[args.fit]
+
+
+@contextlib.contextmanager
+def _progress_bar(seconds: float | None) -> Iterator[Callable[[float], None] | None]:
+    """A tqdm bar in seconds of audio on stderr; log lines go through ``tqdm.write`` so
+    none lands on the bar."""
+    if seconds is None:
+        yield None
+        return
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    fmt = "{l_bar}{bar}| {n:.1f}/{total:.1f} s of audio [{elapsed}<{remaining}]"
+    with tqdm(total=round(seconds, 1), file=sys.stderr, leave=False, bar_format=fmt) as bar:
+
+        def update(fraction: float) -> None:
+            bar.update(round(fraction * seconds, 1) - bar.n)
+
+        with logging_redirect_tqdm():
+            yield update
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.no_report and args.report:
+        parser.error("--no-report and --report exclude each other")
+    if args.verbose:
+        logging.getLogger().setLevel(logging.INFO)
+    report_path = None if args.no_report else (args.report or sidecar_path(args.output, ".json"))
+    plot_path = None if args.plot is None else (args.plot or sidecar_path(args.output, ".png"))
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    try:
+        with _progress_bar(_output_seconds(args) if show else None) as on_progress:
+            report = render(
+                args.input,
+                args.target,
+                args.model,
+                args.output,
+                chain=args.chain,
+                balance=args.balance,
+                fit=args.fit,
+                output_gain_db=args.output_gain_db,
+                report_path=report_path,
+                plot_path=plot_path,
+                overwrite=args.overwrite,
+                progress=on_progress,
+                provider=args.provider,
+            )
     except RenderError as exc:
-        print(f"creative-agent render: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
     except (RenderCancelled, KeyboardInterrupt):
-        print("creative-agent render: cancelled; nothing written", file=sys.stderr)
+        print(f"{PROG}: cancelled; nothing written", file=sys.stderr)
         return 130
-    finally:
-        if bar is not None:
-            bar.close()
     print(json.dumps(report, indent=2) if args.json else summary_line(report))
     return 0

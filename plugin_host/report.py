@@ -14,9 +14,6 @@ Undefined values are ``None`` with a reason under ``undefined``, never NaN.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 from typing import Any, TypedDict
 
 import numpy as np
@@ -123,18 +120,3 @@ def metadata_hash(meta: Any) -> str:
     }
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def write_json_atomic(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
-    """Write ``data`` as JSON to a temp file beside ``path`` and return the temp path (the
-    caller renames it; see ``render``). NaN is refused (``allow_nan=False``)."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, allow_nan=False)
-            f.write("\n")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)

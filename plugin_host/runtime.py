@@ -399,7 +399,11 @@ def main(argv: list[str]) -> int:
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(prog="creative-agent inspect", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="creative-agent inspect",
+        description="Print an exported model's metadata: rates, STFT, bands, config and "
+        "training measures. Errors are one line on stderr with exit status 1.",
+    )
     parser.add_argument("model", help="an ONNX file written by 'creative-agent export'")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a listing")
     args = parser.parse_args(argv)

@@ -25,7 +25,7 @@ from plugin_host.evaluate import (
 from plugin_host.evaluate_pairs import EvaluateError, agent_inputs, find_pairs, gained_copy
 from plugin_host.evaluate_table import format_condition, format_tables
 from plugin_host.mixers import energy, loudness_matched_sum, plain_sum
-from plugin_host.render import render
+from plugin_host.renderer import render
 from plugin_host.runtime import LoadedModel, load_model
 
 SR = 44100

@@ -17,7 +17,7 @@ from signals import chord, click_track
 
 from plugin_host import batch
 from plugin_host.batch import build_parser, main, read_manifest, summary_table
-from plugin_host.render import render
+from plugin_host.renderer import render
 
 HEADER = "input,target,output,balance,chain,fit\n"
 
@@ -97,8 +97,8 @@ def test_docs_example_renders_into_a_missing_folder_and_writes_the_summary_atomi
     assert "  line 5: missing.wav: file not found" in out.splitlines()
     assert "  line 6: balance 'abc' is not a number" in out.splitlines()
     assert sorted(p.relative_to(clips).as_posix() for p in (clips / "renders").rglob("*")) == [
-        "renders/a.json", "renders/a.wav", "renders/deeper", "renders/deeper/c.flac",
-        "renders/deeper/c.json",
+        "renders/a.wav", "renders/a.wav.json", "renders/deeper", "renders/deeper/c.flac",
+        "renders/deeper/c.flac.json",
     ]  # fmt: skip
     assert written == [Path("out/summary.json")]
     summary = json.loads((clips / "out" / "summary.json").read_text())

@@ -44,9 +44,9 @@ def test_render_prints_one_line_and_writes_the_report_beside(clips: Path, tiny_o
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mix.wav: ") and "corr in" in lines[0]
-    report = json.loads((clips / "mix.json").read_text())
+    report = json.loads((clips / "mix.wav.json").read_text())
     assert report["balance"] == 0.7 and report["chain"]["output_chain"][0]["plugin"] == "Compressor"
-    assert report["report_path"] == "mix.json" and (clips / "mix.png").stat().st_size > 1000
+    assert report["report_path"] == "mix.wav.json" and (clips / "mix.png").stat().st_size > 1000
     # --json: the report on stdout; an existing output needs --overwrite
     again = cli("render", "--input", "drums.wav", "--target", "keys.wav", "--model",
                 str(tiny_onnx), "-o", "mix.wav", "--json", cwd=clips)  # fmt: skip
@@ -88,12 +88,12 @@ def test_render_batch_reports_bad_rows_and_renders_the_rest(clips: Path, tiny_on
     assert "line 4: balance 'lots' is not a number" in out
     assert "line 6: output out/a.wav already written by line 2" in out
     assert sorted(p.name for p in (clips / "out").iterdir()) == [
-        "a.json",
         "a.wav",
+        "a.wav.json",
         "d.flac",
-        "d.json",
+        "d.flac.json",
     ]
-    assert json.loads((clips / "out" / "a.json").read_text())["balance"] == 0.3
+    assert json.loads((clips / "out" / "a.wav.json").read_text())["balance"] == 0.3
     summary = json.loads((clips / "summary.json").read_text())
     assert [isinstance(r["result"], dict) for r in summary["rows"]] == [
         True,

@@ -34,7 +34,7 @@ with AudioFile(stem + "_in.wav", "w", sr, 2) as fi, AudioFile(stem + "_tg.wav", 
 
 MEASURE = """
 import json, resource, sys
-from plugin_host.render import render
+from plugin_host.renderer import render
 stem, model = sys.argv[1], sys.argv[2]
 rep = render(stem + "_in.wav", stem + "_tg.wav", model, stem + "_out.wav")
 print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

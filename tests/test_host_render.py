@@ -16,6 +16,7 @@ from signals import chord, click_track
 
 from plugin_host import Chain, RenderCancelled, RenderError, render
 from plugin_host.audio_io import Resampler
+from plugin_host.paths import AllowedRoots
 from plugin_host.pipeline import StreamingAgent, process, process_chunked
 from plugin_host.runtime import LoadedModel, load_model
 
@@ -316,7 +317,7 @@ def test_bad_inputs_give_one_line_errors_and_write_nothing(model, tmp_path: Path
          "bad value 7 for Reverb.room_size"),
         (dict(output_path=good_x), "same file as the input"),
         (dict(output_path=tmp_path / "out.txt"), "cannot write .txt"),
-        (dict(output_path=tmp_path / "nodir" / "o.wav"), "does not exist"),
+        (dict(output_path=tmp_path / "text.wav" / "sub" / "o.wav"), "text.wav is not a folder"),
         (dict(report_path=out), "same file as the output"),
         (dict(balance=1.5), "balance 1.5: must be between 0 and 1"),
         (dict(fit="stretch"), "fit 'stretch'"),
@@ -337,11 +338,17 @@ def test_bad_inputs_give_one_line_errors_and_write_nothing(model, tmp_path: Path
 def test_allow_roots(model, tmp_path: Path):
     inside = tmp_path / "root"
     inside.mkdir()
+    roots = AllowedRoots([inside])
     x_path, y_path = pair(inside, seconds=0.5)
     with pytest.raises(RenderError, match="outside the allowed roots"):
-        render(x_path, y_path, model, tmp_path / "out.wav", allow_roots=[inside])
+        render(x_path, y_path, model, tmp_path / "out.wav", allow_roots=roots)
     (inside / "link.wav").symlink_to(tmp_path / "elsewhere.wav")
     with pytest.raises(RenderError, match="outside the allowed roots"):
-        render(x_path, y_path, model, inside / "link.wav", allow_roots=[inside])
-    render(x_path, y_path, model, inside / "out.wav", allow_roots=[inside])
+        render(x_path, y_path, model, inside / "link.wav", allow_roots=roots)
+    with pytest.raises(RenderError, match=r"output .*new.*: outside the allowed roots"):
+        render(x_path, y_path, model, tmp_path / "new" / "out.wav", allow_roots=roots)
+    assert not (tmp_path / "new").exists()
+    render(x_path, y_path, model, inside / "out.wav", allow_roots=roots)
     assert (inside / "out.wav").exists() and not (tmp_path / "elsewhere.wav").exists()
+    with pytest.raises(TypeError, match="AllowedRoots"):
+        render(x_path, y_path, model, inside / "o2.wav", allow_roots=[inside])  # type: ignore[arg-type]

@@ -248,7 +248,7 @@ def test_server_starts_answers_and_stops_cleanly(
 
 def test_the_server_never_imports_torch() -> None:
     code = (
-        "import sys, plugin_host.osc_server, plugin_host.render, plugin_host.chain; "
+        "import sys, plugin_host.osc_server, plugin_host.renderer, plugin_host.chain; "
         "bad = [m for m in ('torch', 'model', 'training', 'export') if m in sys.modules]; "
         "sys.exit(f'imported {bad}' if bad else 0)"
     )

@@ -7,9 +7,8 @@ import math
 
 from pythonosc.osc_message import OscMessage
 
-from plugin_host.chain import Chain
 from plugin_host.osc_commands import REPLIES
-from plugin_host.osc_render import REPORT_FIELDS, report_message, with_output_gain
+from plugin_host.osc_render import REPORT_FIELDS, report_message
 
 
 def test_report_fields_follow_the_reply_signature_with_verdict_as_text() -> None:
@@ -44,17 +43,3 @@ def test_report_message_types_never_change() -> None:
     assert types == ["s", "f", "f", "s", "f", "f", "f", "f", "s"]
     assert undefined.params[3] == "" and undefined.params[8] == ""
     assert all(math.isnan(v) for v in undefined.params if isinstance(v, float))
-
-
-def test_output_gain_is_a_final_gain_on_a_copy() -> None:
-    chain = Chain.from_json({"output_chain": [{"plugin": "Gain", "params": {"gain_db": 1.0}}]})
-    assert with_output_gain(chain, 0.0) is chain
-    assert with_output_gain(None, 0.0) is None
-    gained = with_output_gain(chain, -6.0)
-    assert gained is not None and gained is not chain
-    out = gained.to_dict()["output_chain"]
-    assert [e["plugin"] for e in out] == ["Gain", "Gain"]
-    assert out[-1]["params"]["gain_db"] == -6.0
-    assert len(chain.to_dict()["output_chain"]) == 1  # the server's chain is untouched
-    alone = with_output_gain(None, 3.0)
-    assert alone is not None and alone.to_dict()["output_chain"][-1]["params"]["gain_db"] == 3.0

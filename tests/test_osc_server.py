@@ -349,7 +349,7 @@ def test_python_osc_client_as_in_the_docs(server: ServerProcess, root: Path) -> 
     client.close()
     assert got[0][0] == "/agent/render/queued"
     assert got[-2][0] == "/agent/render/report" and got[-1] == ("/done", ["/agent/render", "py"])
-    assert (root / "py_osc.wav").is_file() and (root / "py_osc.json").is_file()
+    assert (root / "py_osc.wav").is_file() and (root / "py_osc.wav.json").is_file()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,99 @@
+"""Silent sources: a cheap level pre-pass over both files before a render streams.
+
+A source that is digital silence, or more than ``SILENT_BELOW_DB`` dB below the other (mean
+power over all its samples and channels, at its own rate), would make the agent mute or
+bury the other one (its masks are trained on two audible sources). The render then passes
+the audible source through at its own level instead: :class:`PassThroughModel` replaces the
+core by fixed masks (1 for the kept source, 0 for the other), so the streamed STFT and
+overlap-add give back the kept source to float32 rounding and the report stays defined.
+Pairs within ``SILENT_BELOW_DB`` of each other render exactly as before (nothing changes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from pedalboard.io import AudioFile
+
+from plugin_host.audio_io import AudioFileError, AudioInfo
+from plugin_host.runtime import LoadedModel
+
+SILENT_BELOW_DB = 40.0  # a source this far below the other counts as silent
+_BLOCK = 1 << 16  # samples per read of the pre-pass
+
+
+def mean_power(info: AudioInfo) -> float:
+    """Mean of x² over every sample and channel of the file's audio (linear, full scale 1)."""
+    total, count = 0.0, 0
+    try:
+        with AudioFile(str(info.path)) as f:
+            f.seek(info.start)
+            while count < info.frames * info.channels:
+                x = f.read(min(_BLOCK, info.frames - count // info.channels))
+                if x.shape[1] == 0:
+                    break
+                flat = np.ascontiguousarray(x, np.float32).reshape(-1)
+                total += float(np.dot(flat, flat))
+                count += flat.size
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise AudioFileError(f"{info.path}: read failed ({exc})") from exc
+    return total / count if count else 0.0
+
+
+def level_db(power: float) -> float:
+    """Mean power -> dBFS (-inf for digital silence)."""
+    return 10.0 * math.log10(power) if power > 0 else -math.inf
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """The pre-pass's finding: ``keep`` is ``"input"`` or ``"target"`` (pass that one
+    through), or None (render normally); ``warning`` is a sentence for people, or None."""
+
+    keep: str | None
+    warning: str | None
+    level_db: dict[str, float]
+
+
+def check_sources(info_in: AudioInfo, info_tg: AudioInfo) -> SourceCheck:
+    """Compare the levels of both files (one read of each)."""
+    levels = {"input": level_db(mean_power(info_in)), "target": level_db(mean_power(info_tg))}
+    names = {"input": info_in.path, "target": info_tg.path}
+    if levels["input"] == levels["target"] == -math.inf:
+        return SourceCheck(
+            None, "input and target are both digital silence: the output is silent", levels
+        )
+    for quiet, loud in (("target", "input"), ("input", "target")):
+        gap = levels[loud] - levels[quiet]
+        if gap > SILENT_BELOW_DB:
+            how = (
+                "is digital silence"
+                if levels[quiet] == -math.inf
+                else f"is {gap:.1f} dB below the {loud} (more than {SILENT_BELOW_DB:g} dB)"
+            )
+            text = f"{quiet} {names[quiet]} {how}: the {loud} passes through at its own level"
+            return SourceCheck(loud, text, levels)
+    return SourceCheck(None, None, levels)
+
+
+@dataclass
+class PassThroughModel(LoadedModel):
+    """``model`` with its core replaced by fixed masks: 1 for ``keep`` ("input" or
+    "target"), 0 for the other. Same DSP, metadata and provider; ONNX Runtime is not run."""
+
+    keep: str = "input"
+
+    @classmethod
+    def of(cls, model: LoadedModel, keep: str) -> PassThroughModel:
+        fields = {f.name: getattr(model, f.name) for f in dataclasses.fields(LoadedModel)}
+        return cls(**fields, keep=keep)
+
+    def core(
+        self, feat_in: np.ndarray, feat_tg: np.ndarray, balance: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """feat_in, feat_tg: float32 [B, K, N] -> masks [B, K, N] (ones and zeros)."""
+        ones, zeros = np.ones_like(feat_in), np.zeros_like(feat_in)
+        return (ones, zeros) if self.keep == "input" else (zeros, ones)

@@ -1,0 +1,194 @@
+"""The streamed part of a render: read both sources block by block, run their chains, the
+agent, the output chain and the output gain, and hand every finished span to the writer
+and the report (flat memory for any clip length).
+
+Everything here runs at the model's rate, on float32 [C, n] blocks; the writer resamples
+back to the output rate. :class:`Timer` keeps the seconds spent per stage (``timings_s``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from plugin_host.audio_io import AudioInfo, SourceReader
+from plugin_host.audio_writer import AtomicAudioWriter
+from plugin_host.chain import Chain, SectionStream
+from plugin_host.pipeline import Emitted, FrameBlock, StreamingAgent
+from plugin_host.report import ReportAccumulator
+from plugin_host.runtime import LoadedModel
+
+READ_BLOCK = 1 << 16  # samples per read at the model's rate (1.5 s at 44.1 kHz)
+_MIN_LAST = 64  # never leave a last read shorter than this (pedalboard guesses layouts)
+
+
+class StreamCancelled(RuntimeError):
+    """The ``cancel`` event was set between two blocks."""
+
+
+class ModelOutputError(ValueError):
+    """The model produced NaN or Inf samples."""
+
+
+class Timer:
+    """Seconds spent per stage of a render."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def add(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
+        return now
+
+    def run_agent(
+        self, agent: StreamingAgent, x_in: np.ndarray | None, x_tg: np.ndarray | None, since: float
+    ) -> list[Emitted]:
+        """Feed and pull the agent; its time excludes the report work done inside it."""
+        before = self.seconds.get("report", 0.0)
+        agent.feed(x_in, x_tg)
+        done = agent.pull()
+        self.add("agent", since)
+        self.seconds["agent"] -= self.seconds.get("report", 0.0) - before
+        return done
+
+
+@dataclass(frozen=True)
+class StreamJob:
+    """One streamed render: ``total`` samples at the model's rate over ``channels``
+    channels; the target looped when ``loop``; ``gain``: linear output gain (from dB)."""
+
+    model: LoadedModel
+    info_in: AudioInfo
+    info_tg: AudioInfo
+    chain: Chain
+    balance: float
+    channels: int
+    total: int
+    loop: bool
+    chunk_frames: int | None
+    gain: float
+
+
+class _Sink:
+    """Takes the agent's finished spans: NaN check, report, output chain, gain, write."""
+
+    def __init__(
+        self,
+        job: StreamJob,
+        out_stream: SectionStream | None,
+        writer: AtomicAudioWriter,
+        acc: ReportAccumulator,
+        timer: Timer,
+    ) -> None:
+        self.job, self.out_stream, self.writer = job, out_stream, writer
+        self.acc, self.timer = acc, timer
+
+    def take(self, items: list[Emitted]) -> None:
+        for e in items:
+            t = time.perf_counter()
+            if not np.isfinite(e.output).all():
+                raise ModelOutputError(f"model {self.job.model.path}: produced NaN or Inf samples")
+            self.acc.add_samples(e.output, e.input, e.target)
+            t = self.timer.add("report", t)
+            y = self.out_stream.process(e.output) if self.out_stream else e.output
+            t = self.timer.add("chains", t)
+            self.write(y, t)
+
+    def write(self, y: np.ndarray, since: float) -> None:
+        if self.job.gain != 1.0:
+            y = y * np.float32(self.job.gain)
+        self.writer.write(y)
+        self.timer.add("write", since)
+
+    def finish(self) -> None:
+        """The output chain's tail, then the writer's end (resampler flush, padding)."""
+        t = time.perf_counter()
+        if self.out_stream:
+            tail = self.out_stream.finish()
+            t = self.timer.add("chains", t)
+            self.write(tail, t)
+            t = time.perf_counter()
+        self.writer.finish()
+        self.timer.add("write", t)
+
+
+def stream(
+    job: StreamJob,
+    writer: AtomicAudioWriter,
+    acc: ReportAccumulator,
+    on_frames: Callable[[FrameBlock], None] | None,
+    timer: Timer,
+    progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Run the whole stream into ``writer`` (finished, not committed) and ``acc``;
+    ``on_frames`` also gets every chunk of STFT frames (the plot). Raises
+    :class:`StreamCancelled` when ``cancel`` is set between blocks."""
+    rate = job.model.metadata.sample_rate
+    streams: dict[str, SectionStream | None] = {
+        s: (job.chain.stream(s, rate, job.channels, job.total) if len(b) else None)
+        for s, b in job.chain.boards().items()
+    }
+
+    def frames(block: FrameBlock) -> None:
+        t = time.perf_counter()
+        acc.add_frames(block)
+        if on_frames is not None:
+            on_frames(block)
+        timer.add("report", t)
+
+    agent = StreamingAgent(
+        job.model, job.channels, job.total, job.balance, job.chunk_frames, frames
+    )
+    sink = _Sink(job, streams["output_chain"], writer, acc, timer)
+    readers = [
+        SourceReader(job.info_in, rate, job.channels, job.total, loop=False),
+        SourceReader(job.info_tg, rate, job.channels, job.total, loop=job.loop),
+    ]
+    try:
+        _read_all(job, readers, streams, agent, sink, timer, progress, cancel)
+    finally:
+        for r in readers:
+            r.close()
+    t = time.perf_counter()
+    tail_in = streams["input_chain"].finish() if streams["input_chain"] else None
+    tail_tg = streams["target_chain"].finish() if streams["target_chain"] else None
+    t = timer.add("chains", t)
+    sink.take(timer.run_agent(agent, tail_in, tail_tg, t))
+    assert agent.done, "the agent did not finish the stream"
+    sink.finish()
+
+
+def _read_all(
+    job: StreamJob,
+    readers: list[SourceReader],
+    streams: dict[str, SectionStream | None],
+    agent: StreamingAgent,
+    sink: _Sink,
+    timer: Timer,
+    progress: Callable[[float], None] | None,
+    cancel: threading.Event | None,
+) -> None:
+    """Every block of both sources through their chains into the agent and the sink."""
+    reader_in, reader_tg = readers
+    total = job.total
+    while reader_in.position < total:
+        if cancel is not None and cancel.is_set():
+            raise StreamCancelled("cancelled")
+        t = time.perf_counter()
+        n = READ_BLOCK if total - reader_in.position - READ_BLOCK >= _MIN_LAST else total
+        x_in, x_tg = reader_in.read(n), reader_tg.read(n)
+        t = timer.add("read", t)
+        if streams["input_chain"]:
+            x_in = streams["input_chain"].process(x_in)
+        if streams["target_chain"]:
+            x_tg = streams["target_chain"].process(x_tg)
+        t = timer.add("chains", t)
+        sink.take(timer.run_agent(agent, x_in, x_tg, t))
+        if progress is not None:
+            progress(0.99 * min(1.0, reader_in.position / total))

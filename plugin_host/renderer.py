@@ -1,0 +1,377 @@
+"""Offline rendering: INPUT → input_chain → agent ← target_chain ← TARGET; agent → output_chain
+→ output gain → OUT, streamed in blocks so memory stays flat for any clip length, plus the
+per-clip report.
+
+Signal path and rates: both files are read block by block, resampled to the model's rate
+(``model.metadata.sample_rate``), their channels matched to the input's (mono copied, stereo
+averaged), the target looped/padded/trimmed to the input (``fit``), each run through its
+chain, then the agent (:class:`plugin_host.pipeline.StreamingAgent`, exact chunked STFT
+processing), the output chain and the output gain, and resampled back to the input's rate
+(:mod:`plugin_host.render_stream`). The report measures the agent itself: its output against
+its own two inputs (after their chains, before the output chain), at the model's rate.
+
+A silent or near-silent source (:mod:`plugin_host.levels`) is not mixed: the other one
+passes through at its own level, with a warning in the log and in the report's ``warnings``.
+
+Files (:mod:`plugin_host.render_files`): nothing is written unless every check passes; the
+audio, report and plot are written into unnamed files in their folders and linked into
+place together at the end; any failure, a cancel, Ctrl-C or a kill leaves none of them. An
+output never replaces an input, and an existing one needs ``overwrite``. A missing output
+folder is created (inside ``allow_roots`` when given).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from plugin_host.audio_io import (
+    AudioFileError,
+    AudioInfo,
+    check_output_format,
+    probe,
+    resampled_length,
+)
+from plugin_host.chain import Chain, ChainError
+from plugin_host.levels import PassThroughModel, SourceCheck, check_sources
+from plugin_host.paths import AllowedRoots
+from plugin_host.render_files import RenderOutputs, RenderPathError, check_root, output_path
+from plugin_host.render_stream import (
+    ModelOutputError,
+    StreamCancelled,
+    StreamJob,
+    Timer,
+    stream,
+)
+from plugin_host.report import SCHEMA, ReportAccumulator, metadata_hash
+from plugin_host.runtime import LoadedModel, ModelLoadError, load_model
+
+log = logging.getLogger(__name__)
+
+FITS = ("loop", "pad", "trim")
+OUTPUT_GAIN_RANGE_DB = (-96.0, 24.0)  # a final gain after the output chain, in dB
+
+
+class RenderError(ValueError):
+    """Bad input to a render: the message is one line naming the file or field."""
+
+
+class RenderCancelled(RuntimeError):
+    """The render was cancelled (its ``cancel`` event was set); nothing was written."""
+
+
+PathLike = str | os.PathLike[str]
+_BAD_INPUT = (AudioFileError, ChainError, ModelLoadError, RenderPathError, ModelOutputError)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The checked knobs of one render: balance 0..1, fit, output gain in dB and linear."""
+
+    balance: float
+    fit: str
+    gain_db: float
+    gain: float
+    overwrite: bool
+    chunk_frames: int | None
+
+
+@dataclass(frozen=True)
+class _Paths:
+    """Checked destinations (None: not written) and the folders to create for them."""
+
+    output: Path
+    report: Path | None
+    plot: Path | None
+    folders: list[Path]
+
+
+def render(
+    input_path: PathLike,
+    target_path: PathLike,
+    model: PathLike | LoadedModel,
+    output_path: PathLike,
+    *,
+    chain: Chain | PathLike | dict[str, Any] | None = None,
+    balance: float = 0.5,
+    fit: str = "loop",
+    output_gain_db: float = 0.0,
+    report_path: PathLike | None = None,
+    plot_path: PathLike | None = None,
+    overwrite: bool = False,
+    progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+    allow_roots: AllowedRoots | None = None,
+    provider: str = "auto",
+    chunk_frames: int | None = None,
+) -> dict[str, Any]:
+    """Render one INPUT/TARGET pair to ``output_path`` and return the report (a JSON-ready
+    dict; also written to ``report_path`` when given).
+
+    model: an ONNX path or a loaded model (kept by a server); chain: a ``Chain``, a chain
+    JSON path, a dict, or None; balance in [0, 1] (the input's intended share); fit:
+    ``loop`` (target looped under the input), ``pad`` (the shorter one padded with
+    silence) or ``trim`` (both cut to the shorter); output_gain_db: a final gain in dB
+    after the output chain, in ``OUTPUT_GAIN_RANGE_DB``; plot_path: a ``.png``;
+    progress(fraction 0..1) is called after each block; cancel (a ``threading.Event``) is
+    checked between blocks and raises ``RenderCancelled``; allow_roots: every path
+    (inputs, outputs, model, chain and its plugin files) must resolve inside these
+    folders (None: no restriction); chunk_frames: STFT frames per chunk (default: the
+    pipeline's). Raises ``RenderError`` for bad input; nothing is written then.
+    """
+    started = time.perf_counter()
+    balance, gain = _check_args(balance, fit, output_gain_db, allow_roots)
+    settings = _Settings(balance, fit, float(output_gain_db), gain, overwrite, chunk_frames)
+    if cancel is not None and cancel.is_set():
+        raise RenderCancelled("render cancelled before it started")
+    timer = Timer()
+    try:
+        info_in, info_tg = _probe_inputs(input_path, target_path, allow_roots)
+        paths = _check_outputs(
+            info_in, info_tg, model, chain, output_path, report_path, plot_path,
+            overwrite, allow_roots,
+        )  # fmt: skip
+        the_chain = _as_chain(chain, allow_roots)
+        t = time.perf_counter()
+        sources = check_sources(info_in, info_tg)
+        t = timer.add("levels", t)
+        if not isinstance(model, LoadedModel):
+            model = load_model(model, provider=provider)
+            timer.add("load_model", t)
+    except _BAD_INPUT as exc:
+        raise RenderError(str(exc)) from exc
+    if sources.warning:
+        log.warning("%s", sources.warning)
+    try:
+        # The host's BLAS work (resampling, report sums) comes in small products; OpenBLAS
+        # threads busy-wait between them, which on a loaded 2-core machine made them 5-20x
+        # slower than one thread (measured). One thread for the render, restored after.
+        with threadpool_limits(limits=1, user_api="blas"):
+            report = _run(model, info_in, info_tg, paths, the_chain, settings, sources,
+                          progress, cancel, timer, started)  # fmt: skip
+    except StreamCancelled as exc:
+        raise RenderCancelled(f"render of {paths.output} cancelled") from exc
+    except _BAD_INPUT as exc:  # found while streaming (e.g. a NaN sample)
+        raise RenderError(str(exc)) from exc
+    if progress is not None:
+        progress(1.0)
+    log.info("rendered %s in %.2f s (RTF %.4f)", paths.output, report["render_seconds"],
+             report["rtf"])  # fmt: skip
+    return report
+
+
+def _check_args(
+    balance: Any, fit: str, output_gain_db: Any, allow_roots: Any
+) -> tuple[float, float]:
+    """(balance, linear output gain), checked; raises RenderError / TypeError."""
+    if fit not in FITS:
+        raise RenderError(f"fit {fit!r}: choose one of {', '.join(FITS)}")
+    if allow_roots is not None and not isinstance(allow_roots, AllowedRoots):
+        raise TypeError(
+            f"allow_roots must be a plugin_host.paths.AllowedRoots or None, "
+            f"got {type(allow_roots).__name__}"
+        )
+    values = {}
+    for name, raw in (("balance", balance), ("output_gain_db", output_gain_db)):
+        try:
+            values[name] = float(raw)
+        except (TypeError, ValueError) as exc:
+            raise RenderError(f"{name} {raw!r}: not a number") from exc
+    if not (math.isfinite(values["balance"]) and 0.0 <= values["balance"] <= 1.0):
+        raise RenderError(f"balance {values['balance']}: must be between 0 and 1")
+    lo, hi = OUTPUT_GAIN_RANGE_DB
+    if not (math.isfinite(values["output_gain_db"]) and lo <= values["output_gain_db"] <= hi):
+        raise RenderError(
+            f"output_gain_db {values['output_gain_db']}: must be in [{lo:g}, {hi:g}] dB"
+        )
+    return values["balance"], 10.0 ** (values["output_gain_db"] / 20.0)
+
+
+def _probe_inputs(
+    input_path: PathLike, target_path: PathLike, roots: AllowedRoots | None
+) -> tuple[AudioInfo, AudioInfo]:
+    check_root(input_path, "input", roots)
+    check_root(target_path, "target", roots)
+    return probe(input_path), probe(target_path)
+
+
+def _check_outputs(
+    info_in: AudioInfo,
+    info_tg: AudioInfo,
+    model: PathLike | LoadedModel,
+    chain: Chain | PathLike | dict[str, Any] | None,
+    out: PathLike,
+    report: PathLike | None,
+    plot: PathLike | None,
+    overwrite: bool,
+    roots: AllowedRoots | None,
+) -> _Paths:
+    """Every destination checked against the roots, the inputs and each other."""
+    taken = {
+        Path(os.path.realpath(i.path)): w for w, i in (("input", info_in), ("target", info_tg))
+    }
+    if not isinstance(model, LoadedModel):
+        check_root(model, "model", roots)
+    model_file = model.path if isinstance(model, LoadedModel) else Path(model)
+    taken.setdefault(Path(os.path.realpath(model_file)), "model")
+    if chain is not None and not isinstance(chain, Chain | dict):
+        taken.setdefault(Path(os.path.realpath(chain)), "chain")
+    folders: list[Path] = []
+    checked: dict[str, Path | None] = {}
+    for what, raw in (("output", out), ("report", report), ("plot", plot)):
+        if raw is None:
+            checked[what] = None
+            continue
+        path, missing = output_path(raw, what, overwrite=overwrite, taken=taken, roots=roots)
+        checked[what], folders = path, folders + missing
+    out_path = checked["output"]
+    assert out_path is not None
+    check_output_format(out_path)
+    png = checked["plot"]
+    if png is not None and png.suffix.lower() != ".png":
+        raise RenderPathError(f"plot {png}: must end in .png")
+    return _Paths(out_path, checked["report"], png, folders)
+
+
+def _as_chain(chain: Chain | PathLike | dict[str, Any] | None, roots: AllowedRoots | None) -> Chain:
+    if chain is None:
+        return Chain()
+    if isinstance(chain, Chain):
+        for p in chain.file_paths():
+            check_root(p, "chain plugin file", roots)
+        return chain
+    if not isinstance(chain, dict):
+        check_root(chain, "chain", roots)
+    return Chain.from_json(chain, allow_roots=roots)
+
+
+def _plan(fit: str, info_in: AudioInfo, info_tg: AudioInfo, rate: int) -> tuple[int, int, bool]:
+    """(samples at the model rate, output frames at the input's rate, loop the target)."""
+    t_in = resampled_length(info_in.frames, info_in.sample_rate, rate)
+    t_tg = resampled_length(info_tg.frames, info_tg.sample_rate, rate)
+    total = {"loop": t_in, "trim": min(t_in, t_tg), "pad": max(t_in, t_tg)}[fit]
+    frames = info_in.frames if total == t_in else resampled_length(total, rate, info_in.sample_rate)
+    return total, frames, fit == "loop"
+
+
+def _run(
+    model: LoadedModel,
+    info_in: AudioInfo,
+    info_tg: AudioInfo,
+    paths: _Paths,
+    chain: Chain,
+    settings: _Settings,
+    sources: SourceCheck,
+    progress: Callable[[float], None] | None,
+    cancel: threading.Event | None,
+    timer: Timer,
+    started: float,
+) -> dict[str, Any]:
+    """Stream the render into uncommitted files, build the report, commit all files."""
+    meta = model.metadata
+    rate, channels = meta.sample_rate, info_in.channels
+    total, out_frames, loop = _plan(settings.fit, info_in, info_tg, rate)
+    agent_model = PassThroughModel.of(model, sources.keep) if sources.keep else model
+    job = StreamJob(agent_model, info_in, info_tg, chain, settings.balance, channels, total,
+                    loop, settings.chunk_frames, settings.gain)  # fmt: skip
+    acc = ReportAccumulator(rate, meta.n_fft, np.diff(model.dsp.edges))
+    plot_data = None
+    if paths.plot is not None:
+        from plugin_host.plot import PlotData
+
+        plot_data = PlotData(model.dsp.n_frames(total), rate, meta.n_fft, meta.hop,
+                             model.dsp.edges)  # fmt: skip
+    outputs = RenderOutputs(settings.overwrite, paths.folders)
+    try:
+        writer = outputs.open_audio(
+            paths.output, sample_rate=info_in.sample_rate, channels=channels,
+            length=out_frames, source_rate=rate, source_length=total,
+        )  # fmt: skip
+        stream(job, writer, acc, plot_data.add if plot_data else None, timer, progress, cancel)
+        report = _report(model, info_in, info_tg, paths, chain, settings.balance, settings.fit,
+                         channels, out_frames, acc)  # fmt: skip
+        report["output_gain_db"] = settings.gain_db
+        report["warnings"] = [sources.warning] if sources.warning else []
+        if plot_data is not None and paths.plot is not None:
+            from plugin_host.plot import draw_plot
+
+            t = time.perf_counter()
+            title = f"{paths.output.name}: {report['verdict']}"
+            outputs.add(paths.plot, lambda f: draw_plot(f, plot_data, title))
+            timer.add("plot", t)
+        report["render_seconds"] = time.perf_counter() - started
+        report["rtf"] = report["render_seconds"] / max(report["durations_s"]["output"], 1e-9)
+        report["timings_s"] = {k: round(v, 4) for k, v in timer.seconds.items()}
+        if paths.report is not None:
+            outputs.add_json(paths.report, report)
+        outputs.commit()
+    except BaseException:
+        outputs.discard()
+        raise
+    return report
+
+
+def _rate(hz: float) -> int | float:
+    """A sample rate for the report: an int when whole (every common rate)."""
+    return int(hz) if float(hz).is_integer() else float(hz)
+
+
+def _report(
+    model: LoadedModel,
+    info_in: AudioInfo,
+    info_tg: AudioInfo,
+    paths: _Paths,
+    chain: Chain,
+    balance: float,
+    fit: str,
+    channels: int,
+    out_frames: int,
+    acc: ReportAccumulator,
+) -> dict[str, Any]:
+    meta = model.metadata
+    measures = acc.measures()
+    return {
+        "schema": SCHEMA,
+        "output": str(paths.output),
+        "input": str(info_in.path),
+        "target": str(info_tg.path),
+        "report_path": str(paths.report) if paths.report else None,
+        "plot_path": str(paths.plot) if paths.plot else None,
+        **{k: v for k, v in measures.items() if k not in ("masks", "undefined")},
+        "masks": measures["masks"],
+        "undefined": measures["undefined"],
+        "measured_at": "agent: its output vs its inputs after their chains, before the "
+        "output chain, at the model rate",
+        "balance": balance,
+        "fit": fit,
+        "chain": None if chain.is_empty() else chain.to_dict(),
+        "provider": model.provider,
+        "model": {
+            "path": str(model.path),
+            "metadata_hash": metadata_hash(meta),
+            "sample_rate": _rate(meta.sample_rate),
+            "size": meta.config.get("size"),
+        },
+        "channels": channels,
+        "sample_rates": {
+            "input": _rate(info_in.sample_rate),
+            "target": _rate(info_tg.sample_rate),
+            "model": _rate(meta.sample_rate),
+            "output": _rate(info_in.sample_rate),
+        },
+        "durations_s": {
+            "input": info_in.duration,
+            "target": info_tg.duration,
+            "output": out_frames / info_in.sample_rate,
+        },
+    }

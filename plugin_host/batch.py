@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin_host.atomic import write_json
+from plugin_host.bundled import NoBundledModelError, resolve_model
 from plugin_host.render_files import sidecar_path
 from plugin_host.renderer import FITS, RenderCancelled, RenderError, render
 from plugin_host.runtime import PROVIDERS, LoadedModel, ModelLoadError, load_model
@@ -282,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("manifest", help="the CSV manifest (its columns are described below)")
-    p.add_argument("--model", required=True, help="ONNX model for every row")
+    p.add_argument(
+        "--model", help="ONNX model for every row (default: the bundled model, docs/model-card.md)"
+    )
     p.add_argument("--workers", type=int, default=1, help="rows rendered at once (processes)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--no-report", action="store_true", help="no per-clip JSON beside outputs")
@@ -305,6 +308,8 @@ def main(argv: list[str]) -> int:
         p.error(f"--output-gain-db {args.output_gain_db}: not a finite number")
     started = time.perf_counter()
     try:
+        args.model, label = resolve_model(args.model)
+        print(f"creative-agent render-batch: model: {label}", file=sys.stderr)
         if args.summary:
             _check_summary(Path(args.summary), Path(args.manifest), Path(args.model))
         rows, results = run_batch(
@@ -317,7 +322,7 @@ def main(argv: list[str]) -> int:
             output_gain_db=args.output_gain_db,
             show_progress=not args.quiet,
         )
-    except (ManifestError, ModelLoadError, RenderError) as exc:
+    except (ManifestError, ModelLoadError, RenderError, NoBundledModelError) as exc:
         print(f"creative-agent render-batch: error: {exc}", file=sys.stderr)
         return 1
     print(summary_table(rows, results))

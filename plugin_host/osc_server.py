@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 
 from plugin_host import osc_protocol as proto
+from plugin_host.bundled import resolve_model
 from plugin_host.jobs import JobQueue
 from plugin_host.osc_dispatch import Dispatcher
 from plugin_host.osc_render import Renderer
@@ -177,7 +178,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder clients may read/write (repeatable; default: the current folder)",
     )
-    p.add_argument("--model", type=Path, help="ONNX model to load at start")
+    p.add_argument(
+        "--model",
+        type=Path,
+        help="ONNX model to load at start (default: the bundled model, docs/model-card.md)",
+    )
+    p.add_argument(
+        "--no-model",
+        action="store_true",
+        help="start without a model (load one later with /agent/model/load)",
+    )
     p.add_argument("--chain", type=Path, help="effect chain JSON to load at start")
     p.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--reply-port", type=int, help="reply port for clients that did not /notify")
@@ -203,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host,
             port=args.port,
             roots=tuple(args.root),
-            model=args.model,
+            model=None if args.no_model else resolve_model(args.model)[0],
             chain=args.chain,
             provider=args.provider,
             reply_port=args.reply_port,

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 from plugin_host.audio_io import AudioFileError, probe
+from plugin_host.bundled import NoBundledModelError, resolve_model
 from plugin_host.render_files import sidecar_path
 from plugin_host.renderer import FITS, OUTPUT_GAIN_RANGE_DB, RenderCancelled, RenderError, render
 from plugin_host.report_text import summary_line
@@ -28,7 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--input", required=True, help="the clip that gives rhythm/structure")
     p.add_argument("--target", required=True, help="the clip that gives harmony")
-    p.add_argument("--model", required=True, help="an ONNX file from 'creative-agent export'")
+    p.add_argument(
+        "--model",
+        help="an ONNX file from 'creative-agent export' (default: the bundled model, "
+        "docs/model-card.md)",
+    )
     p.add_argument(
         "-o", "--output", required=True, help="output audio (.wav .flac .aiff .ogg .mp3)"
     )
@@ -95,11 +100,18 @@ def main(argv: list[str]) -> int:
     plot_path = None if args.plot is None else (args.plot or sidecar_path(args.output, ".png"))
     show = sys.stderr.isatty() if args.progress is None else args.progress
     try:
+        model, label = resolve_model(args.model)
+    except NoBundledModelError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    if args.model is None:
+        print(f"{PROG}: model: {label}", file=sys.stderr)
+    try:
         with _progress_bar(_output_seconds(args) if show else None) as on_progress:
             report = render(
                 args.input,
                 args.target,
-                args.model,
+                model,
                 args.output,
                 chain=args.chain,
                 balance=args.balance,

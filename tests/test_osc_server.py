@@ -475,7 +475,7 @@ def test_syncs_are_not_counted_as_renders(tmp_path: Path, tiny_onnx: Path) -> No
 
 def test_render_without_a_model_fails(tmp_path: Path) -> None:
     make_clips(tmp_path)
-    server = start_server(tmp_path)
+    server = start_server(tmp_path, "--no-model")
     c = OscClient(server.address)
     try:
         replies = render(c, "in.wav", "tg.wav", "o.wav", "x")

@@ -21,9 +21,7 @@ import hashlib
 import json
 import logging
 import math
-import os
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -49,6 +47,7 @@ from export.parity import (
 from model import AgentConfig, CreativeAgent
 from model.config import SIZES
 from model.core import INPUT_NAMES, OUTPUT_NAMES
+from plugin_host.atomic import AtomicFile, write_bytes
 from plugin_host.runtime import (
     FORMAT_VERSION,
     META_PREFIX,
@@ -267,32 +266,17 @@ def check_proto(proto: onnx.ModelProto) -> None:
         raise ExportError(f"onnx.checker rejected the graph: {str(exc).splitlines()[0]}") from exc
 
 
-def _temp_beside(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
-def _write(proto: onnx.ModelProto, path: Path) -> None:
-    with open(path, "wb") as f:
-        f.write(proto.SerializeToString())
-        f.flush()
-        os.fsync(f.fileno())
-    path.chmod(0o644)  # mkstemp creates 0600; a model file is meant to be shared
-
-
 def write_atomic(proto: onnx.ModelProto, path: str | Path) -> Path:
-    """Write ``proto`` to ``path`` via a temp file in the same folder and ``os.replace``."""
+    """Write ``proto`` to ``path`` atomically (``plugin_host.atomic``; mode from the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(path)
-    try:
-        _write(proto, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes(path, proto.SerializeToString())
+
+
+def _readable_path(af: AtomicFile) -> Path:
+    """A path that opens the not-yet-committed file of ``af``: its fallback temp name, or
+    (an unnamed ``O_TMPFILE`` file) its ``/proc/self/fd`` entry."""
+    return af.temp_path if af.temp_path is not None else Path(f"/proc/self/fd/{af.file.fileno()}")
 
 
 def export_core(
@@ -324,8 +308,8 @@ def export_model(
     provider: str = "cpu",
     progress: bool = True,
 ) -> ExportResult:
-    """Export, check and (with ``verify``) parity-check ``agent``; the file is renamed to
-    ``output`` only when every check passes, otherwise no file is left and
+    """Export, check and (with ``verify``) parity-check ``agent``; the file appears at
+    ``output`` (atomically) only when every check passes, otherwise no file is left and
     ``ExportError`` (``ParityError`` for a parity failure) names the reason.
 
     tolerance: defaults to ``FP32_TOLERANCE`` or ``FP16_TOLERANCE``; provider: the ONNX
@@ -341,23 +325,20 @@ def export_model(
     check_proto(proto)
     export_s = time.perf_counter() - t0
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(output)
     report = None
-    try:
-        _write(proto, tmp)
+    with AtomicFile(output) as af:  # an exception (a failed check) leaves no file
+        af.file.write(proto.SerializeToString())
+        af.file.flush()
         t1 = time.perf_counter()
         if verify:
             try:
-                model = load_model(tmp, provider=provider)
+                model = load_model(_readable_path(af), provider=provider)
             except ModelLoadError as exc:
                 raise ExportError(f"the exported file does not load in the host: {exc}") from exc
             report = run_parity(agent, model, parity, tolerance, progress=progress)
             if not report.passed:
                 raise ParityError(report.summary(), report)
         verify_s = time.perf_counter() - t1
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
     return ExportResult(output, meta, report, export_s, verify_s)
 
 

@@ -56,7 +56,7 @@ METRICS = {
 
 
 def _leftovers(folder: Path) -> list[Path]:
-    return [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+    return [p for p in folder.iterdir() if p.name.startswith(".") or p.name.endswith(".tmp")]
 
 
 @pytest.fixture(scope="module")

@@ -34,9 +34,9 @@ import torch
 from pedalboard.io import AudioFile
 
 from model.diagnostics import pearson, verdict
-from plugin_host.atomic import AtomicFile
 from plugin_host.audio_io import WRITE_FORMATS
 from plugin_host.metrics import meets_seed_criteria
+from training.audio_files import write_audio
 from training.checkpoint import CheckpointError, load_checkpoint
 
 VERDICT_LINES: dict[str | None, str] = {
@@ -46,10 +46,6 @@ VERDICT_LINES: dict[str | None, str] = {
     "mixing": "✓ Output mixing both sources",
     None: "❌ Correlations undefined (a silent clip?)",
 }
-
-
-# Written sample format per container (as the host writes): float WAV keeps the headroom.
-BIT_DEPTH = {".wav": 32, ".flac": 24, ".aiff": 24}
 
 
 class AudioReadError(ValueError):
@@ -151,28 +147,6 @@ def check_output(output: str | Path, sources: dict[str, str | Path], overwrite: 
         raise OutputPathError(f"output {path}: is a directory")
     if path.exists() and not overwrite:
         raise OutputPathError(f"output {path}: exists (pass --overwrite to replace it)")
-    return path
-
-
-def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int, overwrite: bool) -> Path:
-    """audio [C, T] float32 at ``sample_rate`` Hz -> ``path`` in the format its extension
-    names (32-bit float WAV, 24-bit FLAC/AIFF, encoder default for OGG/MP3), atomically
-    (``plugin_host.atomic``); the folder is created if missing."""
-    path = Path(path)
-    ext = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        AtomicFile(path, overwrite=overwrite) as af,
-        AudioFile(
-            af.file,
-            "w",
-            sample_rate,
-            audio.shape[0],
-            format=ext[1:],
-            bit_depth=BIT_DEPTH.get(ext, 16),
-        ) as f,
-    ):
-        f.write(np.ascontiguousarray(audio, np.float32))
     return path
 
 

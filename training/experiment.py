@@ -45,6 +45,7 @@ from tqdm import tqdm
 from model.agent import CreativeAgent
 from model.diagnostics import energy_share
 from plugin_host import metrics as M
+from plugin_host.atomic import write_text
 from training import validation
 from training.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from training.config import TrainConfig
@@ -636,9 +637,7 @@ def plot_epochs(results: dict[str, Any], path: Path) -> None:
 
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def machine_summary(exp: ExperimentConfig) -> dict[str, Any]:

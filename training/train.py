@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from model import AgentConfig, CreativeAgent
 from model.diagnostics import energy_share, mask_stats, pearson, verdict
+from plugin_host.atomic import write_text
 from training import distrib, validation
 from training.checkpoint import CheckpointError, read_train_state, save_checkpoint
 from training.cli_args import parse_args, to_toml
@@ -410,7 +411,7 @@ class Trainer:
         env, cfg = self.env, self.cfg
         if env.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            _write_text(self.run_dir / "config.toml", to_toml(cfg))
+            write_text(self.run_dir / "config.toml", to_toml(cfg))
             self.metrics_log.keep_until(self.epoch)
             n_params = sum(p.numel() for p in self.agent.parameters())
             log.info(
@@ -426,12 +427,6 @@ class Trainer:
         while self.epoch < cfg.epochs:
             self.run_epoch()
         return {**self.last_metrics, "best_epoch": self.best_epoch, "run_dir": str(self.run_dir)}
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def train(cfg: TrainConfig, resume: str | Path | None = None) -> dict[str, Any]:

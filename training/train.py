@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -455,20 +456,43 @@ def _without_nproc(argv: list[str]) -> list[str]:
     return out
 
 
+TRAIN_MODULE = "training.train"  # what a launched process runs (``python -m``)
+
+
 def torchrun_command(nproc: int, argv: list[str]) -> list[str]:
     """The torchrun command line that re-runs ``argv`` (minus ``--nproc``) with ``nproc``
     processes on this machine (``--standalone``: a free local rendezvous port)."""
     return [
         sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc_per_node={nproc}", "-m", "training.train", *_without_nproc(argv),
+        f"--nproc_per_node={nproc}", "-m", TRAIN_MODULE, *_without_nproc(argv),
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Launch:
+    """A training job to start: its command line and its environment."""
+
+    command: list[str]
+    env: dict[str, str]
+
+
+def train_launch(nproc: int, argv: list[str]) -> Launch:
+    """How to run ``creative-agent train argv`` (minus ``--nproc``) with ``nproc`` processes
+    on this machine: torchrun (``torchrun_command``) for more than one, plain python for
+    one; the environment is ``distrib.launch_env()`` (``OMP_WAIT_POLICY=PASSIVE``) either
+    way. Every launcher (``--nproc``, the experiment) starts training through this."""
+    if nproc > 1:
+        cmd = torchrun_command(nproc, argv)
+    else:
+        cmd = [sys.executable, "-m", TRAIN_MODULE, *_without_nproc(argv)]
+    return Launch(cmd, distrib.launch_env())
+
+
 def launch_torchrun(nproc: int, argv: list[str]) -> int:
-    """Run ``torchrun_command`` and return its exit code."""
-    cmd = torchrun_command(nproc, argv)
-    log.info("launching: %s", " ".join(cmd))
-    return subprocess.call(cmd, env=distrib.launch_env())
+    """Run ``train_launch(nproc, argv)`` and return its exit code."""
+    job = train_launch(nproc, argv)
+    log.info("launching: %s", " ".join(job.command))
+    return subprocess.call(job.command, env=job.env)
 
 
 def main(argv: list[str] | None = None) -> int:

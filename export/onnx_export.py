@@ -398,7 +398,7 @@ def checkpoint_metadata(path: Path, payload: dict[str, Any], **kw: Any) -> dict[
 # --------------------------------------------------------------------------- CLI
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="creative-agent export",
         description="Export a checkpoint's core to ONNX, with onnx.checker and a parity "
@@ -469,7 +469,7 @@ def _print_result(res: ExportResult, as_json: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``creative-agent export CHECKPOINT -o model.onnx [--opset N] [--fp16] [--no-verify]``;
     ``--fresh SIZE`` instead of a checkpoint; ``--inspect MODEL`` prints metadata."""
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.inspect is not None:
         if args.checkpoint or args.fresh or args.output:

@@ -4,6 +4,7 @@ atomic writer, the format named by the extension, as the host writes them."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import numpy as np
 from pedalboard.io import AudioFile
@@ -24,7 +25,7 @@ def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int, overwrite
     with (
         AtomicFile(path, overwrite=overwrite) as af,
         AudioFile(
-            af.file,
+            cast(BinaryIO, af.file),  # AtomicFile.file is a binary file object
             "w",
             sample_rate,
             audio.shape[0],

@@ -34,7 +34,7 @@ from training.data.synth import (
 PROG = "creative-agent demo-data"
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
         description="Write built-in synthetic clip pairs (INPUT drums, TARGET harmony) as "
@@ -43,10 +43,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "out_dir", metavar="OUT_DIR", type=Path, help="folder to write (created if missing)"
     )
-    p.add_argument("--pairs", type=int, required=True, help="number of input/target pairs")
-    p.add_argument("--seconds", type=float, default=4.0, help="clip length, s (default 4)")
-    p.add_argument("--seed", type=int, default=0, help="set seed (default 0)")
-    p.add_argument("--sample-rate", type=int, default=44100, help="Hz (default 44100)")
+    p.add_argument(
+        "--pairs", type=int, required=True, metavar="N", help="number of input/target pairs"
+    )
+    p.add_argument(
+        "--seconds", type=float, default=4.0, metavar="S", help="clip length, s (default 4)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="base seed; pair i gets its own seed derived from it (default 0)",
+    )
+    p.add_argument(
+        "--sample-rate", type=int, default=44100, metavar="HZ", help="sample rate (default 44100)"
+    )
     p.add_argument(
         "--split",
         choices=("train", "valid"),
@@ -89,7 +101,7 @@ def write_pairs(
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     out: Path = args.out_dir
     if args.pairs < 1:
         print(f"{PROG}: --pairs must be >= 1, got {args.pairs}", file=sys.stderr)

@@ -14,7 +14,7 @@ import pytest
 
 from plugin_host.metrics import verdict
 from training import experiment as X
-from training import experiment_checks, experiment_eval, experiment_runs, train
+from training import experiment_checks, experiment_eval, experiment_runs, launch
 from training.experiment_config import CONFIGS, ExperimentConfig
 from training.validation import KNOBS
 
@@ -45,12 +45,12 @@ def test_training_is_launched_as_the_trainer_launches_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 11: the experiment copied train's torchrun command and lost its environment
-    (OMP_WAIT_POLICY=PASSIVE); now both go through ``train.train_launch``."""
+    (OMP_WAIT_POLICY=PASSIVE); now both go through ``training.launch.train_launch``."""
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     exp = ExperimentConfig(out=tmp_path, nproc=2, epochs=3)
     job = experiment_runs.train_launch("default", exp)
     flags = experiment_runs.train_flags("default", exp)
-    assert job.command == train.torchrun_command(2, flags)
+    assert job.command == launch.torchrun_command(2, flags)
     assert job.command[1:4] == ["-m", "torch.distributed.run", "--standalone"]
     assert "--nproc_per_node=2" in job.command and flags[:2] == ["--preset", "default"]
     assert flags[flags.index("--epochs") + 1] == "3" and "--no_progress" in flags
@@ -71,7 +71,7 @@ def test_real_torchrun_workers_get_the_launch_environment(
     )
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), *sys.path]))
-    monkeypatch.setattr(train, "TRAIN_MODULE", "env_probe")
+    monkeypatch.setattr(launch, "TRAIN_MODULE", "env_probe")
     exp = ExperimentConfig(out=tmp_path / "runs", nproc=2, minutes=3)
     run = experiment_runs.run_training("seed_baseline", exp)
     log = (tmp_path / "runs" / "seed_baseline" / "stdout.log").read_text()

@@ -12,8 +12,9 @@ from model import AgentConfig, CreativeAgent
 from training.checkpoint import read_checkpoint
 from training.cli_args import load_toml
 from training.config import TrainConfig
+from training.launch import torchrun_command
 from training.presets import preset_config
-from training.train import draw_balance, main, random_gain, torchrun_command, train
+from training.train import draw_balance, main, random_gain, train
 
 TINY: dict[str, Any] = dict(
     model_size="tiny",

@@ -1,5 +1,5 @@
 """The experiment's training runs: one ``creative-agent train`` job per preset, started the
-way the trainer starts itself (``training.train.train_launch``), stopped at the time limit."""
+way the trainer starts itself (``training.launch.train_launch``), stopped at the time limit."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from training.experiment_config import ExperimentConfig
-from training.train import Launch
-from training.train import train_launch as launch_training
+from training.launch import Launch
+from training.launch import train_launch as launch_training
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def train_flags(name: str, exp: ExperimentConfig) -> list[str]:
 
 
 def train_launch(name: str, exp: ExperimentConfig) -> Launch:
-    """The job that trains preset ``name``: ``training.train.train_launch`` (torchrun with
+    """The job that trains preset ``name``: ``training.launch.train_launch`` (torchrun with
     ``exp.nproc`` processes, or plain python for one; the trainer's launch environment)."""
     return launch_training(exp.nproc, train_flags(name, exp))
 

@@ -20,16 +20,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import random
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
@@ -44,10 +40,15 @@ from training.cli_args import parse_args, to_toml
 from training.config import TrainConfig
 from training.curves import plot_curves
 from training.discriminator import MultiScaleSTFTDiscriminator
+from training.launch import launch_torchrun, torchrun_command
 from training.logbook import Logbook, MetricsLog, format_epoch, red_flags
 from training.losses import discriminator_losses, generator_losses
+from training.rng import rng_state, seed_everything, set_rng_state
 
 log = logging.getLogger("training.train" if __name__ == "__main__" else __name__)
+
+# torchrun_command: re-exported for export/bench.py (its home is training/launch.py)
+__all__ = ["main", "torchrun_command", "train"]
 
 # metrics that depend on wall-clock time or on the rank, not on the training itself
 VOLATILE_KEYS = ("epoch_seconds",)
@@ -98,34 +99,6 @@ def draw_balance(cfg: TrainConfig, batch: int, device: torch.device) -> torch.Te
     else:
         b = torch.full((batch,), cfg.balance)
     return b.to(device)
-
-
-# ------------------------------------------------------------------------------ RNG
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_state(device: torch.device) -> dict[str, Any]:
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "numpy": np.random.get_state(),
-        "python": random.getstate(),
-    }
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 # ------------------------------------------------------------------------------ epoch sums
@@ -442,57 +415,6 @@ def train(cfg: TrainConfig, resume: str | Path | None = None) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ CLI
-
-
-def _without_nproc(argv: list[str]) -> list[str]:
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == "--nproc":
-            skip = True
-        elif not a.startswith("--nproc="):
-            out.append(a)
-    return out
-
-
-TRAIN_MODULE = "training.train"  # what a launched process runs (``python -m``)
-
-
-def torchrun_command(nproc: int, argv: list[str]) -> list[str]:
-    """The torchrun command line that re-runs ``argv`` (minus ``--nproc``) with ``nproc``
-    processes on this machine (``--standalone``: a free local rendezvous port)."""
-    return [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc_per_node={nproc}", "-m", TRAIN_MODULE, *_without_nproc(argv),
-    ]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Launch:
-    """A training job to start: its command line and its environment."""
-
-    command: list[str]
-    env: dict[str, str]
-
-
-def train_launch(nproc: int, argv: list[str]) -> Launch:
-    """How to run ``creative-agent train argv`` (minus ``--nproc``) with ``nproc`` processes
-    on this machine: torchrun (``torchrun_command``) for more than one, plain python for
-    one; the environment is ``distrib.launch_env()`` (``OMP_WAIT_POLICY=PASSIVE``) either
-    way. Every launcher (``--nproc``, the experiment) starts training through this."""
-    if nproc > 1:
-        cmd = torchrun_command(nproc, argv)
-    else:
-        cmd = [sys.executable, "-m", TRAIN_MODULE, *_without_nproc(argv)]
-    return Launch(cmd, distrib.launch_env())
-
-
-def launch_torchrun(nproc: int, argv: list[str]) -> int:
-    """Run ``train_launch(nproc, argv)`` and return its exit code."""
-    job = train_launch(nproc, argv)
-    log.info("launching: %s", " ".join(job.command))
-    return subprocess.call(job.command, env=job.env)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -223,17 +223,17 @@ def test_demo_data_bad_arguments_are_clear_errors(
 ) -> None:
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
-    assert demo_data.main([str(a_file), "--pairs", "1"]) == 2
+    assert demo_data.main([str(a_file), "--pairs", "1"]) == 1
     assert "not a directory" in capsys.readouterr().err
-    assert demo_data.main([str(tmp_path / "o"), "--pairs", "0"]) == 2
+    assert demo_data.main([str(tmp_path / "o"), "--pairs", "0"]) == 1
     assert "--pairs" in capsys.readouterr().err
-    assert demo_data.main([str(tmp_path / "o"), "--pairs", "1", "--sample-rate", "100"]) == 2
+    assert demo_data.main([str(tmp_path / "o"), "--pairs", "1", "--sample-rate", "100"]) == 1
     assert "sample_rate" in capsys.readouterr().err
     assert a_file.read_text() == "x"  # nothing overwritten
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "input_000.wav").write_bytes(b"someone's recording")
-    assert demo_data.main([str(foreign), "--pairs", "1"]) == 2
+    assert demo_data.main([str(foreign), "--pairs", "1"]) == 1
     assert "not written by demo-data" in capsys.readouterr().err
     assert (foreign / "input_000.wav").read_bytes() == b"someone's recording"
 

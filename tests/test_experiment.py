@@ -30,14 +30,14 @@ def test_parse_args_defaults_and_configs() -> None:
 
 
 def test_bad_arguments_give_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert X.main(["seed-fix", "--configs", "nope"]) == 2
+    assert X.main(["seed-fix", "--configs", "nope"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("creative-agent experiment: --configs") and "\n" not in err
-    assert X.main(["seed-fix", "--epochs", "0"]) == 2
+    assert X.main(["seed-fix", "--epochs", "0"]) == 1
     assert "epochs" in capsys.readouterr().err
-    assert X.main(["seed-fix", "--from_results", "/nonexistent/results.json"]) == 2
+    assert X.main(["seed-fix", "--from_results", "/nonexistent/results.json"]) == 1
     assert "/nonexistent/results.json" in capsys.readouterr().err
-    assert X.main(["seed-fix", "--eval_only", "--out", "/nonexistent"]) == 2
+    assert X.main(["seed-fix", "--eval_only", "--out", "/nonexistent"]) == 1
     assert "--eval_only needs /nonexistent/results.json" in capsys.readouterr().err
 
 

@@ -118,10 +118,10 @@ def test_nproc_becomes_a_torchrun_command() -> None:
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nodata"
-    assert main(["--data", str(missing), "--out", str(tmp_path / "r"), "--model_size", "tiny"]) == 2
+    assert main(["--data", str(missing), "--out", str(tmp_path / "r"), "--model_size", "tiny"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("creative-agent train: --data") and str(missing) in err
     assert "\n" not in err
     assert main(["--train_pairs", "1", "--batch_size", "2", "--model_size", "tiny",
-                 "--out", str(tmp_path / "r")]) == 2  # fmt: skip
+                 "--out", str(tmp_path / "r")]) == 1  # fmt: skip
     assert "fewer than batch_size 2" in capsys.readouterr().err

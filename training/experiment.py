@@ -179,14 +179,14 @@ def main(argv: list[str] | None = None) -> int:
             preset_config(name, **exp.train_overrides())
     except ValueError as exc:
         print(f"creative-agent experiment: {exc}", file=sys.stderr)
-        return 2
+        return 1
     if from_results is not None:
         try:
             results = json.loads(from_results.read_text(encoding="utf-8"))
             write_outputs(results, None, exp.docs)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             print(f"creative-agent experiment: {from_results}: {exc}", file=sys.stderr)
-            return 2
+            return 1
     else:
         try:
             results = run_experiment(
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         except ValueError as exc:
             print(f"creative-agent experiment: {exc}", file=sys.stderr)
-            return 2
+            return 1
     for c in results["checks"]:
         print(f"{'PASS' if c['passed'] else 'FAIL'}  {c['name']}: {c['detail']}")
     print(f"wrote {exp.docs / (DOC_NAME + '.md')}, {exp.docs / (DOC_NAME + '.png')}")

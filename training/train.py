@@ -423,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parse_args(args_in)
     except (ValueError, CheckpointError) as exc:
         print(f"creative-agent train: {exc}", file=sys.stderr)
-        return 2
+        return 1
     if args.print_config:
         print(to_toml(args.cfg), end="")
         return 0
@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         train(args.cfg, resume=args.resume)
     except (ValueError, CheckpointError, FloatingPointError) as exc:
         print(f"creative-agent train: {exc}", file=sys.stderr)
-        return 2
+        return 1
     return 0
 
 

@@ -105,27 +105,27 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out_dir
     if args.pairs < 1:
         print(f"{PROG}: --pairs must be >= 1, got {args.pairs}", file=sys.stderr)
-        return 2
+        return 1
     if args.seed < 0:
         print(f"{PROG}: --seed must be >= 0, got {args.seed}", file=sys.stderr)
-        return 2
+        return 1
     make = train_config if args.split == "train" else validation_config
     try:
         cfg = make(seconds=args.seconds, sample_rate=args.sample_rate)
     except ValueError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
-        return 2
+        return 1
     if out.exists() and not out.is_dir():
         print(f"{PROG}: OUT_DIR {out} exists and is not a directory", file=sys.stderr)
-        return 2
+        return 1
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         print(f"{PROG}: cannot write to OUT_DIR {out}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return 1
     if not os.access(out, os.W_OK | os.X_OK):
         print(f"{PROG}: cannot write to OUT_DIR {out}: Permission denied", file=sys.stderr)
-        return 2
+        return 1
     clash = [
         name
         for i in range(args.pairs)
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             "(no manifest.json); choose another folder",
             file=sys.stderr,
         )
-        return 2
+        return 1
     start = time.perf_counter()
     write_pairs(out, cfg, args.pairs, args.seed, args.split)
     took = time.perf_counter() - start

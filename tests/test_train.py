@@ -14,7 +14,8 @@ from training.cli_args import load_toml
 from training.config import TrainConfig
 from training.launch import torchrun_command
 from training.presets import preset_config
-from training.train import draw_balance, main, random_gain, train
+from training.rng import draw_balance, random_gain
+from training.train import main, train
 
 TINY: dict[str, Any] = dict(
     model_size="tiny",

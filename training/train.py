@@ -40,10 +40,11 @@ from training.cli_args import parse_args, to_toml
 from training.config import TrainConfig
 from training.curves import plot_curves
 from training.discriminator import MultiScaleSTFTDiscriminator
+from training.epoch_sums import EpochSums
 from training.launch import launch_torchrun, torchrun_command
 from training.logbook import Logbook, MetricsLog, format_epoch, red_flags
 from training.losses import discriminator_losses, generator_losses
-from training.rng import rng_state, seed_everything, set_rng_state
+from training.rng import draw_balance, random_gain, rng_state, seed_everything, set_rng_state
 
 log = logging.getLogger("training.train" if __name__ == "__main__" else __name__)
 
@@ -82,51 +83,6 @@ def make_dataset(cfg: TrainConfig, model_cfg: AgentConfig, channels: int = 2) ->
         n_items=cfg.train_pairs,
         seed=cfg.seed,
     )
-
-
-def random_gain(x: torch.Tensor, gain_db: float) -> torch.Tensor:
-    """Each clip of x [B, C, T] times 10^(g/20), g ~ U[-gain_db, +gain_db] dB (CPU RNG)."""
-    if gain_db <= 0:
-        return x
-    g = (torch.rand(x.shape[0]) * 2.0 - 1.0) * gain_db
-    return x * (10.0 ** (g / 20.0)).to(x.device, x.dtype)[:, None, None]
-
-
-def draw_balance(cfg: TrainConfig, batch: int, device: torch.device) -> torch.Tensor:
-    """Balance knob per item, Tensor[B]: ``balance`` or U[balance_min, balance_max]."""
-    if cfg.balance_mode == "uniform":
-        b = cfg.balance_min + torch.rand(batch) * (cfg.balance_max - cfg.balance_min)
-    else:
-        b = torch.full((batch,), cfg.balance)
-    return b.to(device)
-
-
-# ------------------------------------------------------------------------------ epoch sums
-
-
-class EpochSums:
-    """Running sums and counts of the per-batch numbers of one epoch (this rank)."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
-        self.counts: dict[str, float] = {}
-
-    def add(self, key: str, value: float, count: float = 1.0) -> None:
-        if value != value:  # NaN: undefined this batch (e.g. a silent clip), not counted
-            return
-        self.sums[key] = self.sums.get(key, 0.0) + value * count
-        self.counts[key] = self.counts.get(key, 0.0) + count
-
-    def add_mean(self, key: str, values: torch.Tensor) -> None:
-        """Add the finite items of a Tensor[B] (weighted by how many there are)."""
-        v = values.detach().float()
-        ok = torch.isfinite(v)
-        n = int(ok.sum())
-        if n:
-            self.add(key, float(v[ok].mean()), float(n))
-        else:
-            self.counts.setdefault(key, 0.0)
-            self.sums.setdefault(key, 0.0)
 
 
 # ------------------------------------------------------------------------------ trainer

@@ -9,7 +9,8 @@ training-config hash, validation metrics, creation time, project version) is wri
 
 Every export runs ``onnx.checker`` and, unless ``--no-verify``, the parity check of
 ``export/parity.py`` on the file as the host opens it; the file appears at its final path
-(temp file + rename) only when both pass.
+(atomically, ``plugin_host/atomic.py``) only when both pass. The metadata is built by
+``export/metadata.py``.
 """
 
 from __future__ import annotations
@@ -17,19 +18,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import hashlib
 import json
 import logging
-import math
-import os
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +32,13 @@ import onnx
 import torch
 from torch import nn
 
+from export.metadata import (
+    DEFAULT_OPSET,
+    base_metadata,
+    checkpoint_metadata,
+    provenance_metadata,
+    set_metadata,
+)
 from export.parity import (
     FP16_TOLERANCE,
     FP32_TOLERANCE,
@@ -49,9 +51,8 @@ from export.parity import (
 from model import AgentConfig, CreativeAgent
 from model.config import SIZES
 from model.core import INPUT_NAMES, OUTPUT_NAMES
+from plugin_host.atomic import AtomicFile, write_bytes
 from plugin_host.runtime import (
-    FORMAT_VERSION,
-    META_PREFIX,
     ModelLoadError,
     format_metadata,
     load_model,
@@ -60,7 +61,6 @@ from training.checkpoint import CheckpointError, read_checkpoint
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OPSET = 18
 EXAMPLE_FRAMES = 64  # example length for tracing (any value > 1; N stays dynamic)
 
 
@@ -86,102 +86,6 @@ class ExportResult:
     parity: ParityReport | None
     export_s: float
     verify_s: float
-
-
-# --------------------------------------------------------------------------- metadata
-
-
-def project_version() -> str:
-    try:
-        return version("creative-agent")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def _json_safe(obj: Any) -> Any:
-    """Metrics as plain JSON: tensors/numpy scalars to numbers, non-finite floats to None."""
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 0) == 0:
-        obj = obj.item()
-    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    return str(obj)
-
-
-def canonical_json(obj: Any) -> str:
-    return json.dumps(_json_safe(obj), sort_keys=True, separators=(",", ":"))
-
-
-def base_metadata(agent: CreativeAgent) -> dict[str, str]:
-    """What the host needs to run the core: DSP parameters, band layout, model config."""
-    cfg = agent.config
-    return {
-        "format_version": str(FORMAT_VERSION),
-        "sample_rate": str(cfg.sample_rate),
-        "n_fft": str(cfg.n_fft),
-        "hop": str(cfg.hop),
-        "window": "hann_periodic",
-        "band_edges": json.dumps(agent.dsp.edges),
-        "config": json.dumps(cfg.to_dict(), sort_keys=True),
-        "channels": "1,2",
-        "model_size": cfg.size,
-        "receptive_frames": str(cfg.receptive_frames),
-        "n_params": str(sum(p.numel() for p in agent.core.parameters())),
-    }
-
-
-# Training options that say where or how a run was launched, not what shapes the model:
-# left out of the training-config hash.
-LAUNCH_ONLY_FIELDS = ("out", "progress", "device", "num_workers")
-
-
-def provenance_metadata(
-    *,
-    source: str,
-    train_config: dict[str, Any] | None = None,
-    metrics: dict[str, Any] | None = None,
-    epoch: int | None = None,
-    step: int | None = None,
-    checkpoint_sha256: str = "",
-    precision: str = "fp32",
-    opset: int = DEFAULT_OPSET,
-) -> dict[str, str]:
-    """Where the model came from: source, training config and its SHA-256 (of the canonical
-    JSON without the launch-only fields out/progress/device/num_workers; empty without
-    one), validation metrics, creation time (UTC), versions."""
-    train_json = canonical_json(train_config) if train_config else ""
-    hashed = {k: v for k, v in (train_config or {}).items() if k not in LAUNCH_ONLY_FIELDS}
-    hashed_json = canonical_json(hashed) if train_config else ""
-    return {
-        "source": source,
-        "checkpoint_sha256": checkpoint_sha256,
-        "epoch": "" if epoch is None else str(epoch),
-        "step": "" if step is None else str(step),
-        "train_config": train_json or "{}",
-        "train_config_sha256": hashlib.sha256(hashed_json.encode()).hexdigest()
-        if hashed_json
-        else "",
-        "train_preset": str((train_config or {}).get("preset", "")),
-        "metrics": canonical_json(metrics or {}),
-        "precision": precision,
-        "opset": str(opset),
-        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "project_version": project_version(),
-        "torch_version": torch.__version__,
-    }
-
-
-def set_metadata(proto: onnx.ModelProto, meta: dict[str, str]) -> None:
-    """Replace ``proto``'s metadata_props with ``meta`` (keys get ``META_PREFIX``)."""
-    del proto.metadata_props[:]
-    for key, value in meta.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = META_PREFIX + key, value
 
 
 # --------------------------------------------------------------------------- graph
@@ -267,32 +171,17 @@ def check_proto(proto: onnx.ModelProto) -> None:
         raise ExportError(f"onnx.checker rejected the graph: {str(exc).splitlines()[0]}") from exc
 
 
-def _temp_beside(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
-def _write(proto: onnx.ModelProto, path: Path) -> None:
-    with open(path, "wb") as f:
-        f.write(proto.SerializeToString())
-        f.flush()
-        os.fsync(f.fileno())
-    path.chmod(0o644)  # mkstemp creates 0600; a model file is meant to be shared
-
-
 def write_atomic(proto: onnx.ModelProto, path: str | Path) -> Path:
-    """Write ``proto`` to ``path`` via a temp file in the same folder and ``os.replace``."""
+    """Write ``proto`` to ``path`` atomically (``plugin_host.atomic``; mode from the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(path)
-    try:
-        _write(proto, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes(path, proto.SerializeToString())
+
+
+def _readable_path(af: AtomicFile) -> Path:
+    """A path that opens the not-yet-committed file of ``af``: its fallback temp name, or
+    (an unnamed ``O_TMPFILE`` file) its ``/proc/self/fd`` entry."""
+    return af.temp_path if af.temp_path is not None else Path(f"/proc/self/fd/{af.file.fileno()}")
 
 
 def export_core(
@@ -324,8 +213,8 @@ def export_model(
     provider: str = "cpu",
     progress: bool = True,
 ) -> ExportResult:
-    """Export, check and (with ``verify``) parity-check ``agent``; the file is renamed to
-    ``output`` only when every check passes, otherwise no file is left and
+    """Export, check and (with ``verify``) parity-check ``agent``; the file appears at
+    ``output`` (atomically) only when every check passes, otherwise no file is left and
     ``ExportError`` (``ParityError`` for a parity failure) names the reason.
 
     tolerance: defaults to ``FP32_TOLERANCE`` or ``FP16_TOLERANCE``; provider: the ONNX
@@ -341,23 +230,20 @@ def export_model(
     check_proto(proto)
     export_s = time.perf_counter() - t0
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(output)
     report = None
-    try:
-        _write(proto, tmp)
+    with AtomicFile(output) as af:  # an exception (a failed check) leaves no file
+        af.file.write(proto.SerializeToString())
+        af.file.flush()
         t1 = time.perf_counter()
         if verify:
             try:
-                model = load_model(tmp, provider=provider)
+                model = load_model(_readable_path(af), provider=provider)
             except ModelLoadError as exc:
                 raise ExportError(f"the exported file does not load in the host: {exc}") from exc
             report = run_parity(agent, model, parity, tolerance, progress=progress)
             if not report.passed:
                 raise ParityError(report.summary(), report)
         verify_s = time.perf_counter() - t1
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
     return ExportResult(output, meta, report, export_s, verify_s)
 
 
@@ -378,14 +264,6 @@ def fresh_agent(size: str, seed: int = 0) -> CreativeAgent:
     return agent.eval()
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def agent_from_checkpoint(path: str | Path) -> tuple[CreativeAgent, dict[str, Any]]:
     """The model of checkpoint ``path`` (eval mode) and its raw dict.
     Raises ``CheckpointError`` for a missing, corrupt, foreign or mismatched file."""
@@ -398,26 +276,10 @@ def agent_from_checkpoint(path: str | Path) -> tuple[CreativeAgent, dict[str, An
     return agent.eval(), payload
 
 
-def checkpoint_metadata(path: Path, payload: dict[str, Any], **kw: Any) -> dict[str, str]:
-    train = payload.get("train_config") or {}
-    metrics = payload.get("metrics") or {}
-    if not isinstance(train, dict) or not isinstance(metrics, dict):
-        raise CheckpointError(f"{path}: train_config and metrics must be dicts")
-    return provenance_metadata(
-        source=f"checkpoint {path.name}",
-        train_config=train,
-        metrics=metrics,
-        epoch=payload.get("epoch"),
-        step=payload.get("step"),
-        checkpoint_sha256=_sha256_file(path),
-        **kw,
-    )
-
-
 # --------------------------------------------------------------------------- CLI
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="creative-agent export",
         description="Export a checkpoint's core to ONNX, with onnx.checker and a parity "
@@ -488,7 +350,7 @@ def _print_result(res: ExportResult, as_json: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``creative-agent export CHECKPOINT -o model.onnx [--opset N] [--fp16] [--no-verify]``;
     ``--fresh SIZE`` instead of a checkpoint; ``--inspect MODEL`` prints metadata."""
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.inspect is not None:
         if args.checkpoint or args.fresh or args.output:

@@ -81,7 +81,7 @@ def test_cli_resume_from_a_foreign_file_is_one_line(
 ) -> None:
     foreign = tmp_path / "foreign.pt"
     torch.save([1, 2, 3], foreign)
-    assert main(["--resume", str(foreign)]) == 2
+    assert main(["--resume", str(foreign)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("creative-agent train: ") and "foreign.pt" in err and "\n" not in err
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +112,7 @@ def test_copying_input_and_mixing_verdicts(
         assert f.samplerate == 44100 and f.num_channels == 2 and f.frames == 44100
 
 
-def test_bad_inputs_exit_2_with_one_line(
+def test_bad_inputs_exit_1_with_one_line(
     tmp_path: Path, clips: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     inp, tgt = clips
@@ -119,13 +120,143 @@ def test_bad_inputs_exit_2_with_one_line(
     code, out, err = run(
         [str(ckpt), "--input", str(tmp_path / "nope.wav"), "--target", str(tgt)], capsys
     )
-    assert code == 2 and out == "" and "nope.wav: audio file not found" in err
+    assert code == 1 and out == "" and "nope.wav: audio file not found" in err
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF....not audio")
     code, _, err = run([str(ckpt), "--input", str(broken), "--target", str(tgt)], capsys)
-    assert code == 2 and "broken.wav: cannot read audio" in err
+    assert code == 1 and "broken.wav: cannot read audio" in err
     bad_ckpt = tmp_path / "bad.pt"
     bad_ckpt.write_text("garbage")
     code, _, err = run([str(bad_ckpt), "--input", str(inp), "--target", str(tgt)], capsys)
-    assert code == 2 and "bad.pt: not a readable checkpoint" in err
+    assert code == 1 and "bad.pt: not a readable checkpoint" in err
     assert err.strip().count("\n") == 0
+
+
+def test_balance_out_of_range_is_a_usage_error(
+    tmp_path: Path, clips: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    inp, tgt = clips
+    ckpt = save_checkpoint(tmp_path / "m.pt", make_tiny_agent())
+    with pytest.raises(SystemExit) as exc:
+        main([str(ckpt), "--input", str(inp), "--target", str(tgt), "--balance", "2"])
+    assert exc.value.code == 2  # argparse's usage error, as every subcommand
+    assert "--balance must be in [0, 1], got 2.0" in capsys.readouterr().err
+
+
+def test_output_never_replaces_an_input_or_the_checkpoint(
+    tmp_path: Path, clips: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11 item 1: ``--output in.wav`` replaced the input; now refused, even with
+    ``--overwrite``, by any spelling of the path (relative, ``..``, a hard link)."""
+    inp, tgt = clips
+    ckpt = save_checkpoint(tmp_path / "m.pt", make_tiny_agent())
+    originals = {p: p.read_bytes() for p in (inp, tgt, ckpt)}
+    link = tmp_path / "link.wav"
+    link.hardlink_to(inp)
+    aliases = {
+        str(inp): "input",
+        str(tmp_path / "sub" / ".." / "input.wav"): "input",
+        str(link): "input",
+        str(tgt): "target",
+    }
+    (tmp_path / "sub").mkdir()
+    for out_arg, what in aliases.items():
+        for extra in ([], ["--overwrite"]):
+            code, out, err = run(
+                [str(ckpt), "--input", str(inp), "--target", str(tgt), "--output", out_arg, *extra],
+                capsys,
+            )
+            assert code == 1 and out == ""
+            assert err == (
+                f"creative-agent diagnose: output {out_arg}: same file as the {what}; "
+                "refusing to overwrite it\n"
+            )
+    # the checkpoint itself (named with a writable extension through a symlink)
+    ck_link = tmp_path / "ckpt.wav"
+    ck_link.symlink_to(ckpt)
+    code, _, err = run(
+        [str(ckpt), "--input", str(inp), "--target", str(tgt), "--output", str(ck_link)], capsys
+    )
+    assert code == 1 and "same file as the checkpoint" in err
+    assert {p: p.read_bytes() for p in originals} == originals
+
+
+def test_existing_output_needs_overwrite(
+    tmp_path: Path, clips: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    inp, tgt = clips
+    ckpt = save_checkpoint(tmp_path / "m.pt", make_tiny_agent())
+    out_wav = tmp_path / "out.wav"
+    out_wav.write_bytes(b"keep me")
+    argv = [str(ckpt), "--input", str(inp), "--target", str(tgt), "--output", str(out_wav)]
+    code, out, err = run(argv, capsys)
+    assert code == 1 and out == "" and out_wav.read_bytes() == b"keep me"
+    assert err == (
+        f"creative-agent diagnose: output {out_wav}: exists (pass --overwrite to replace it)\n"
+    )
+    code, _, _ = run([*argv, "--overwrite"], capsys)
+    assert code == 0
+    with AudioFile(str(out_wav)) as f:
+        assert f.samplerate == 44100 and f.frames == 44100
+    # the umask decides the mode, as for every file the project writes (not mkstemp's 0600)
+    assert out_wav.stat().st_mode & 0o777 == 0o666 & ~current_umask()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize(
+    ("ext", "frames"),
+    # MP3 frames come back padded to whole 1152-sample frames plus the encoder delay
+    # (see docs/host.md); the others exactly
+    [("wav", 44100), ("flac", 44100), ("aiff", 44100), ("ogg", 44100), ("mp3", None)],
+)
+def test_output_format_follows_the_extension(
+    tmp_path: Path,
+    clips: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    ext: str,
+    frames: int | None,
+) -> None:
+    inp, tgt = clips
+    ckpt = save_checkpoint(tmp_path / "m.pt", make_tiny_agent())
+    out_file = tmp_path / f"out.{ext.upper() if ext == 'flac' else ext}"
+    code, out, _ = run(
+        [str(ckpt), "--input", str(inp), "--target", str(tgt), "--output", str(out_file), "--json"],
+        capsys,
+    )
+    assert code == 0 and json.loads(out)["output"] == str(out_file)
+    magic = {"wav": b"RIFF", "flac": b"fLaC", "aiff": b"FORM", "ogg": b"OggS"}
+    head = out_file.read_bytes()[:4]
+    if ext == "mp3":  # an ID3 tag or an MPEG frame sync, never a RIFF header
+        assert head[:3] == b"ID3" or (head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+    else:
+        assert head == magic[ext]
+    with AudioFile(str(out_file)) as f:
+        assert f.samplerate == 44100 and f.num_channels == 2
+        if frames is not None:
+            assert f.frames == frames
+        else:
+            assert f.frames >= 44100
+
+
+def test_unwritable_extension_is_refused_before_any_work(
+    tmp_path: Path, clips: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    inp, tgt = clips
+    bad_ckpt = tmp_path / "bad.pt"
+    bad_ckpt.write_text("garbage")  # not read: the output is checked first
+    out_file = tmp_path / "out.m4a"
+    code, out, err = run(
+        [str(bad_ckpt), "--input", str(inp), "--target", str(tgt), "--output", str(out_file)],
+        capsys,
+    )
+    assert code == 1 and out == "" and not out_file.exists()
+    assert err == (
+        f"creative-agent diagnose: output {out_file}: cannot write .m4a; "
+        "use one of .wav, .flac, .aiff, .ogg, .mp3\n"
+    )
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,14 +1,22 @@
-"""training/experiment.py: arguments, the computed checks, and one real tiny torchrun run."""
+"""training/experiment*.py: arguments, the launch, the computed checks, and one real tiny
+torchrun run."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from plugin_host.measures import verdict
 from training import experiment as X
+from training import experiment_checks, experiment_eval, experiment_runs, launch
+from training.experiment_config import CONFIGS, ExperimentConfig
+from training.validation import KNOBS
 
 
 def test_parse_args_defaults_and_configs() -> None:
@@ -17,30 +25,59 @@ def test_parse_args_defaults_and_configs() -> None:
     )
     assert exp.configs == ("default", "seed_fixed") and exp.minutes == 3.0 and exp.nproc == 2
     assert again is None and not eval_only
-    assert X.parse_args(["seed-fix"])[0].configs == X.CONFIGS
+    assert X.parse_args(["seed-fix"])[0].configs == CONFIGS
     assert X.parse_args(["seed-fix", "--eval_only"])[2]
 
 
 def test_bad_arguments_give_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert X.main(["seed-fix", "--configs", "nope"]) == 2
+    assert X.main(["seed-fix", "--configs", "nope"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("creative-agent experiment: --configs") and "\n" not in err
-    assert X.main(["seed-fix", "--epochs", "0"]) == 2
+    assert X.main(["seed-fix", "--epochs", "0"]) == 1
     assert "epochs" in capsys.readouterr().err
-    assert X.main(["seed-fix", "--from_results", "/nonexistent/results.json"]) == 2
+    assert X.main(["seed-fix", "--from_results", "/nonexistent/results.json"]) == 1
     assert "/nonexistent/results.json" in capsys.readouterr().err
-    assert X.main(["seed-fix", "--eval_only", "--out", "/nonexistent"]) == 2
+    assert X.main(["seed-fix", "--eval_only", "--out", "/nonexistent"]) == 1
     assert "--eval_only needs /nonexistent/results.json" in capsys.readouterr().err
 
 
-def test_train_command_uses_torchrun_for_several_processes(tmp_path: Path) -> None:
-    exp = X.ExperimentConfig(out=tmp_path, nproc=2, epochs=3)
-    cmd = X.train_command("default", exp)
-    assert cmd[1:4] == ["-m", "torch.distributed.run", "--standalone"]
-    assert "--nproc_per_node=2" in cmd and cmd[cmd.index("--preset") + 1] == "default"
-    assert cmd[cmd.index("--epochs") + 1] == "3" and "--no_progress" in cmd
-    one = X.train_command("default", X.ExperimentConfig(out=tmp_path, nproc=1))
-    assert one[1:3] == ["-m", "training.train"]
+def test_training_is_launched_as_the_trainer_launches_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: the experiment copied train's torchrun command and lost its environment
+    (OMP_WAIT_POLICY=PASSIVE); now both go through ``training.launch.train_launch``."""
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    exp = ExperimentConfig(out=tmp_path, nproc=2, epochs=3)
+    job = experiment_runs.train_launch("default", exp)
+    flags = experiment_runs.train_flags("default", exp)
+    assert job.command == launch.torchrun_command(2, flags)
+    assert job.command[1:4] == ["-m", "torch.distributed.run", "--standalone"]
+    assert "--nproc_per_node=2" in job.command and flags[:2] == ["--preset", "default"]
+    assert flags[flags.index("--epochs") + 1] == "3" and "--no_progress" in flags
+    assert job.env["OMP_WAIT_POLICY"] == "PASSIVE"
+    one = experiment_runs.train_launch("default", dataclasses.replace(exp, nproc=1))
+    assert one.command == [sys.executable, "-m", "training.train", *flags]
+    assert one.env["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+def test_real_torchrun_workers_get_the_launch_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers torchrun starts for the experiment see OMP_WAIT_POLICY=PASSIVE: a real
+    torchrun job of 2 processes running a probe module instead of the trainer."""
+    probe = tmp_path / "env_probe.py"
+    probe.write_text(
+        "import os\nprint('rank', os.environ['RANK'], 'omp', os.environ['OMP_WAIT_POLICY'])\n"
+    )
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), *sys.path]))
+    monkeypatch.setattr(launch, "TRAIN_MODULE", "env_probe")
+    exp = ExperimentConfig(out=tmp_path / "runs", nproc=2, minutes=3)
+    run = experiment_runs.run_training("seed_baseline", exp)
+    log = (tmp_path / "runs" / "seed_baseline" / "stdout.log").read_text()
+    assert run["status"] == "ok", log
+    lines = sorted(line for line in log.splitlines() if line.startswith("rank "))
+    assert lines == ["rank 0 omp PASSIVE", "rank 1 omp PASSIVE"]
 
 
 def _cond(ri: float, rt: float, shares: tuple[float, float, float], **kw: Any) -> dict[str, Any]:
@@ -51,10 +88,11 @@ def _cond(ri: float, rt: float, shares: tuple[float, float, float], **kw: Any) -
         "target_mask_mean": 0.5,
         "onset_corr_input": 0.9,
         "chroma_cos_target": 0.9,
-        **{f"energy_share@{k:g}": s for k, s in zip(X.KNOBS, shares, strict=True)},
+        "verdict": verdict(ri, rt),  # as validation.correlations gives it per pair
+        **{f"energy_share@{k:g}": s for k, s in zip(KNOBS, shares, strict=True)},
         **kw,
     }
-    return X.summarize([rec])
+    return experiment_eval.summarize([rec])
 
 
 def test_checks_follow_the_numbers() -> None:
@@ -75,7 +113,7 @@ def test_checks_follow_the_numbers() -> None:
         },
         "plain_sum": dict.fromkeys(conds, plain),
     }
-    got = {c["name"]: c["passed"] for c in X.checks(results, 12.0)}
+    got = {c["name"]: c["passed"] for c in experiment_checks.checks(results, 12.0)}
     assert got[next(n for n in got if n.startswith("seed_baseline (last) reproduces"))] is True
     assert got["default (last) meets the seed's criteria (equal)"] is True
     assert got["default (best): balance knob honest within 0.1 (in+12dB)"] is True
@@ -84,7 +122,7 @@ def test_checks_follow_the_numbers() -> None:
     assert got["default (last) keeps more of the target's harmony than the plain sum"] is True
     # a copy of the target fails the criteria
     results["runs"]["default"]["models"]["last"]["eval"] = dict.fromkeys(conds, copy)
-    got = {c["name"]: c["passed"] for c in X.checks(results, 12.0)}
+    got = {c["name"]: c["passed"] for c in experiment_checks.checks(results, 12.0)}
     assert got["default (last) meets the seed's criteria (equal)"] is False
     assert got["default (best) meets the seed's criteria (equal)"] is True
 
@@ -104,7 +142,11 @@ def test_tiny_experiment_under_torchrun(tmp_path: Path) -> None:
     results = json.loads((docs / "experiment-seed-fix.json").read_text())
     run = results["runs"]["seed_baseline"]
     assert run["status"] == "ok" and run["epochs_done"] == 1
-    assert len(run["curve"]) == 1 and run["curve"][0]["valid_input_corr"] is not None
+    # the curve is the trainer's own epoch record, a correlation in [-1, 1]
+    logged = json.loads((tmp_path / "runs" / "seed_baseline" / "metrics.jsonl").read_text())
+    assert len(run["curve"]) == 1
+    assert run["curve"][0]["valid_input_corr"] == logged["valid/output_input_corr"]
+    assert -1.0 <= run["curve"][0]["valid_input_corr"] <= 1.0
     assert {m["epoch"] for m in run["models"].values()} == {1}  # last and best: epoch 1
     equal = run["models"]["last"]["eval"]["equal"]
     assert equal["pairs"] == 2 and 0.0 <= equal["energy_share@0.5"] <= 1.0

@@ -22,16 +22,13 @@ from conftest import make_tiny_agent
 from onnx import numpy_helper
 
 from export import onnx_export
-from export.onnx_export import (
+from export.metadata import (
     LAUNCH_ONLY_FIELDS,
-    ExportResult,
     base_metadata,
     canonical_json,
-    export_model,
-    fresh_agent,
-    main,
     provenance_metadata,
 )
+from export.onnx_export import ExportResult, export_model, fresh_agent, main
 from export.parity import (
     FP16_TOLERANCE,
     FP32_TOLERANCE,
@@ -56,7 +53,7 @@ METRICS = {
 
 
 def _leftovers(folder: Path) -> list[Path]:
-    return [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+    return [p for p in folder.iterdir() if p.name.startswith(".") or p.name.endswith(".tmp")]
 
 
 @pytest.fixture(scope="module")

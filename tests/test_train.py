@@ -12,8 +12,10 @@ from model import AgentConfig, CreativeAgent
 from training.checkpoint import read_checkpoint
 from training.cli_args import load_toml
 from training.config import TrainConfig
+from training.launch import torchrun_command
 from training.presets import preset_config
-from training.train import draw_balance, main, random_gain, torchrun_command, train
+from training.rng import draw_balance, random_gain
+from training.train import main, train
 
 TINY: dict[str, Any] = dict(
     model_size="tiny",
@@ -117,10 +119,10 @@ def test_nproc_becomes_a_torchrun_command() -> None:
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nodata"
-    assert main(["--data", str(missing), "--out", str(tmp_path / "r"), "--model_size", "tiny"]) == 2
+    assert main(["--data", str(missing), "--out", str(tmp_path / "r"), "--model_size", "tiny"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("creative-agent train: --data") and str(missing) in err
     assert "\n" not in err
     assert main(["--train_pairs", "1", "--batch_size", "2", "--model_size", "tiny",
-                 "--out", str(tmp_path / "r")]) == 2  # fmt: skip
+                 "--out", str(tmp_path / "r")]) == 1  # fmt: skip
     assert "fewer than batch_size 2" in capsys.readouterr().err

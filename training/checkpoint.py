@@ -1,4 +1,4 @@
-"""Checkpoints: one ``torch.save`` dict, written atomically (temp file + rename).
+"""Checkpoints: one ``torch.save`` dict, written atomically (``plugin_host.atomic``; mode from the umask).
 
 Keys: ``format`` ("creative-agent-checkpoint"), ``version``, ``model_config`` (dict of
 ``AgentConfig``), ``model`` (state dict), ``train_config`` (dict, may be empty),
@@ -8,14 +8,13 @@ validation correlations and verdict) and any extra keys the trainer adds.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from model import AgentConfig, CreativeAgent
+from plugin_host.atomic import atomic_write
 
 FORMAT = "creative-agent-checkpoint"
 VERSION = 1
@@ -36,17 +35,8 @@ def save_checkpoint(path: str | Path, model: CreativeAgent, **state: Any) -> Pat
         "model": model.state_dict(),
         **state,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, 0o644)  # mkstemp makes 0600; a checkpoint is meant to be shared
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        torch.save(payload, f)
     return path
 
 

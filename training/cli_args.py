@@ -1,8 +1,8 @@
 """Command-line flags and TOML config files for ``creative-agent train``.
 
 Every ``TrainConfig`` field becomes a flag of the same name (``--lr 1e-3``); a bool
-field ``x`` becomes ``--x`` / ``--no_x``. The help text is the field's comment in
-``training/config.py``. Launch options that are not part of the config: ``--config FILE``
+field ``x`` becomes ``--x`` / ``--no_x``. The help text is the field's
+``metadata["help"]`` in ``training/config.py``. Launch options that are not part of the config: ``--config FILE``
 (TOML, flat ``key = value`` with field names), ``--resume [CKPT]``, ``--nproc N`` and
 ``--print_config``.
 
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
-import re
 import tomllib
 import typing
 from dataclasses import dataclass
@@ -49,13 +47,8 @@ def field_types() -> dict[str, type]:
 
 
 def field_help() -> dict[str, str]:
-    """Field name -> the comment written after it in ``training/config.py`` ("" if none)."""
-    try:
-        source = inspect.getsource(TrainConfig)
-    except (OSError, TypeError):  # no source shipped: flags still work, without help
-        return {}
-    pattern = re.compile(r"^\s+(\w+):\s*[\w\[\], |]+=\s*.+?#\s*(.+)$")
-    return {m.group(1): m.group(2).strip() for m in map(pattern.match, source.splitlines()) if m}
+    """``TrainConfig`` field name -> its help text (``metadata["help"]``; "" if none)."""
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(TrainConfig)}
 
 
 def build_parser(prog: str = "creative-agent train") -> argparse.ArgumentParser:
@@ -91,10 +84,14 @@ def build_parser(prog: str = "creative-agent train") -> argparse.ArgumentParser:
         default = getattr(defaults, name)
         if typ is bool:
             opts.add_argument(
-                f"--{name}", dest=name, action="store_const", const=True, help=f"{text} (on)"
+                f"--{name}",
+                dest=name,
+                action="store_const",
+                const=True,
+                help=f"{text} [TrainConfig default: {'on' if default else 'off'}]",
             )
             opts.add_argument(
-                f"--no_{name}", dest=name, action="store_const", const=False, help="(off)"
+                f"--no_{name}", dest=name, action="store_const", const=False, help=f"{name} off"
             )
             continue
         extra: dict[str, Any] = {}

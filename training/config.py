@@ -5,72 +5,123 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from model.config import SIZES
 
 BALANCE_MODES = ("fixed", "uniform")
 
+T = TypeVar("T")
+
+
+def option(default: T, help: str) -> T:
+    """A config field with its flag help: ``dataclasses.field(default=..., metadata={"help":
+    ...})``, typed as its default so that the class reads as plain defaults."""
+    return cast(T, dataclasses.field(default=default, metadata={"help": help}))
+
 
 @dataclass
 class TrainConfig:
+    """Every option of a training run. Each field's ``metadata["help"]`` is the help text
+    of its flag (``creative-agent train --help``)."""
+
     # --- loss weights (the seed's flag names first) ---
-    loss_weight_input: float = 0.0  # reconstruction of the input (MSE on waveforms)
-    loss_weight_target: float = 1.0  # reconstruction of the target
-    balance_loss_weight: float = 5.0  # (mean M_in - b)² + (mean M_tg - (1-b))²
-    novelty_weight: float = 0.0  # hinged similarity to either source in a latent space
-    corr_weight: float = 0.0  # envelope-copying penalty
-    gan_weight: float = 0.0  # adversarial loss (multi-scale STFT discriminator)
-    mask_reg_weight: float = 0.0  # mask regulariser (overlap, M_in + M_tg != 1)
-    temporal_weight: float = 0.0  # masks that never change in time are penalised
-    energy_balance_weight: float = 0.0  # output energy share of the input vs the balance knob
-    rhythm_weight: float = 0.0  # onset-envelope agreement with the input
-    harmony_weight: float = 0.0  # chroma agreement with the target
-    coherent_balance_weight: float = 0.0  # least-squares share of the input vs the knob
-    feature_matching_weight: float = 0.0  # discriminator feature matching (with gan)
-    recon_loss: str = "mse"  # "mse" (the seed) or "mrstft" (multi-resolution STFT)
-    gan_warmup_epochs: int = 1  # adversarial terms switch on after this many epochs
-    novelty_margin: float = 0.9  # novelty penalizes latent cosine similarity above this
-    temporal_floor: float = 0.1  # temporal loss = max(0, floor - temporal_diversity)
-    energy_balance_window: int = 16  # frames per window of energy_balance's local term
-    energy_balance_local: float = 1.0  # weight of that local term (0 = whole clip only)
+    loss_weight_input: float = option(
+        0.0, "weight of the input reconstruction loss (MSE on waveforms)"
+    )
+    loss_weight_target: float = option(1.0, "weight of the target reconstruction loss")
+    balance_loss_weight: float = option(
+        5.0, "weight of the seed's balance loss (mean M_in - b)² + (mean M_tg - (1-b))²"
+    )
+    novelty_weight: float = option(
+        0.0, "weight of the novelty loss: hinged latent similarity to either source"
+    )
+    corr_weight: float = option(0.0, "weight of the envelope-copying penalty")
+    gan_weight: float = option(
+        0.0, "weight of the adversarial loss (multi-scale STFT discriminator)"
+    )
+    mask_reg_weight: float = option(
+        0.0, "weight of the mask regulariser (overlap, M_in + M_tg != 1)"
+    )
+    temporal_weight: float = option(
+        0.0, "weight of the temporal loss: masks that never change in time are penalised"
+    )
+    energy_balance_weight: float = option(
+        0.0, "weight of the energy balance loss: the input's output energy share vs the knob"
+    )
+    rhythm_weight: float = option(
+        0.0, "weight of the rhythm loss: onset-envelope agreement with the input"
+    )
+    harmony_weight: float = option(
+        0.0, "weight of the harmony loss: chroma agreement with the target"
+    )
+    coherent_balance_weight: float = option(
+        0.0, "weight of the coherent balance loss: the input's least-squares share vs the knob"
+    )
+    feature_matching_weight: float = option(
+        0.0, "weight of discriminator feature matching (with gan_weight)"
+    )
+    recon_loss: str = option("mse", "'mse' (the seed) or 'mrstft' (multi-resolution STFT)")
+    gan_warmup_epochs: int = option(1, "adversarial terms switch on after this many epochs")
+    novelty_margin: float = option(0.9, "novelty penalizes latent cosine similarity above this")
+    temporal_floor: float = option(0.1, "temporal loss = max(0, floor - temporal_diversity)")
+    energy_balance_window: int = option(16, "frames per window of energy_balance's local term")
+    energy_balance_local: float = option(
+        1.0, "weight of energy_balance's windowed term (0 = whole clip only)"
+    )
     # --- balance control during training ---
-    balance_mode: str = "fixed"  # "fixed" (always `balance`) or "uniform" (U[min, max])
-    balance: float = 0.5  # the balance knob (input share) in fixed mode
-    balance_min: float = 0.2  # lower end of the knob in uniform mode
-    balance_max: float = 0.8  # upper end of the knob in uniform mode
-    auto_balance: bool = False  # raise loss_weight_input when a red flag fires
-    auto_balance_step: float = 0.1  # added to loss_weight_input per epoch while a red flag fires
-    auto_balance_max: float = 1.0  # auto_balance never raises loss_weight_input above this
+    balance_mode: str = option("fixed", "'fixed' (always balance) or 'uniform' (U[min, max])")
+    balance: float = option(0.5, "the balance knob (input share) in fixed mode")
+    balance_min: float = option(0.2, "lower end of the knob in uniform mode")
+    balance_max: float = option(0.8, "upper end of the knob in uniform mode")
+    auto_balance: bool = option(False, "raise loss_weight_input when a red flag fires")
+    auto_balance_step: float = option(
+        0.1, "added to loss_weight_input per epoch while a red flag fires"
+    )
+    auto_balance_max: float = option(1.0, "auto_balance never raises loss_weight_input above this")
     # --- the seed's red flags (checked on the epoch's training correlations) ---
-    red_flag_target_corr: float = 0.8  # output_target_corr above this ...
-    red_flag_target_epoch: int = 20  # ... after this epoch (1-based) is a red flag
-    red_flag_input_corr: float = 0.3  # output_input_corr below this ...
-    red_flag_input_epoch: int = 30  # ... after this epoch (1-based) is a red flag
+    red_flag_target_corr: float = option(
+        0.8, "red flag: output_target_corr above this after red_flag_target_epoch"
+    )
+    red_flag_target_epoch: int = option(
+        20, "epoch (1-based) after which red_flag_target_corr applies"
+    )
+    red_flag_input_corr: float = option(
+        0.3, "red flag: output_input_corr below this after red_flag_input_epoch"
+    )
+    red_flag_input_epoch: int = option(
+        30, "epoch (1-based) after which red_flag_input_corr applies"
+    )
     # --- optimisation ---
-    epochs: int = 10  # epochs to train (in total, counting resumed ones)
-    steps_per_epoch: int = 50  # optimizer steps per epoch (each rank)
-    batch_size: int = 8  # clip pairs per step per rank
-    lr: float = 2e-3  # AdamW learning rate (agent and discriminator)
-    grad_clip: float = 1.0  # max gradient norm (0 = no clipping)
-    seed: int = 0  # seeds the model, the sampler and each rank (seed + rank)
+    epochs: int = option(10, "epochs to train (in total, counting resumed ones)")
+    steps_per_epoch: int = option(50, "optimizer steps per epoch (each rank)")
+    batch_size: int = option(8, "clip pairs per step per rank")
+    lr: float = option(2e-3, "AdamW learning rate (agent and discriminator)")
+    grad_clip: float = option(1.0, "max gradient norm (0 = no clipping)")
+    seed: int = option(0, "seeds the model, the sampler and each rank (seed + rank)")
     # --- model and data ---
-    model_size: str = "small"  # tiny, small or base (AgentConfig.preset)
-    data: str = "synthetic"  # synthetic, soundfont, mix (both) or a folder with input/, target/
-    data_cache: str = "runs/cache/soundfont"  # cache of rendered soundfont pairs ("" = none)
-    crop_seconds: float = 2.0  # length of a training clip in seconds
-    gain_db: float = 12.0  # each clip's gain drawn from U[-gain_db, +gain_db]
-    train_pairs: int = 512  # size of the synthetic training pool
-    valid_pairs: int = 16  # fixed validation pairs (held-out generator settings)
-    valid_seconds: float = 4.0  # length of a validation clip in seconds
-    valid_gain_db: float = 12.0  # validation also runs with the input at +/- this many dB
+    model_size: str = option("small", "tiny, small or base (AgentConfig.preset)")
+    data: str = option(
+        "synthetic",
+        "'synthetic', 'soundfont' (sampled instruments), 'mix' (both) or a folder with "
+        "input/ and target/",
+    )
+    data_cache: str = option(
+        "runs/cache/soundfont", "cache folder of rendered soundfont pairs ('' = none)"
+    )
+    crop_seconds: float = option(2.0, "length of a training clip in seconds")
+    gain_db: float = option(12.0, "each clip's gain drawn from U[-gain_db, +gain_db]")
+    train_pairs: int = option(512, "size of the synthetic training pool")
+    valid_pairs: int = option(16, "fixed validation pairs (held-out generator settings)")
+    valid_seconds: float = option(4.0, "length of a validation clip in seconds")
+    valid_gain_db: float = option(12.0, "validation also runs with the input at +/- this many dB")
     # --- run ---
-    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda" or "cuda:N"
-    amp: bool = False  # float16 autocast + GradScaler (CUDA only; ignored on CPU)
-    num_workers: int = 0  # DataLoader worker processes per rank
-    progress: bool = True  # tqdm bar per epoch on rank 0 (only when stderr is a TTY)
-    out: str = "runs/train"  # run folder: checkpoints, metrics.jsonl, curves.png, train.log
-    preset: str = ""  # the preset these values started from ("" = none)
+    device: str = option("auto", "'auto' (cuda if available), 'cpu', 'cuda' or 'cuda:N'")
+    amp: bool = option(False, "float16 autocast + GradScaler (CUDA only; ignored on CPU)")
+    num_workers: int = option(0, "DataLoader worker processes per rank")
+    progress: bool = option(True, "tqdm bar per epoch on rank 0 (only when stderr is a TTY)")
+    out: str = option("runs/train", "run folder: checkpoints, metrics.jsonl, curves.png, train.log")
+    preset: str = option("", "the preset these values started from ('' = none)")
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> ValueError:

@@ -6,8 +6,6 @@ written atomically, from the records of ``metrics.jsonl``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,8 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from plugin_host.atomic import atomic_write
 
 # (metrics key, legend label, line style)
 CORR_LINES = (
@@ -71,15 +71,8 @@ def plot_curves(records: Sequence[dict[str, Any]], path: str | Path) -> Path:
 
 
 def save_png(fig: Figure, path: Path) -> Path:
-    """Write ``fig`` to ``path`` as PNG atomically (temp file beside it, then rename)."""
+    """Write ``fig`` to ``path`` as PNG atomically (``plugin_host.atomic``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.fchmod(fd, 0o644)  # mkstemp makes 0600; a plot is for everyone who can read the run
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png")
     return path

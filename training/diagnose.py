@@ -13,8 +13,10 @@ seed's lines::
 Correlations are the seed's: Pearson of the flattened waveforms (the target looped or
 trimmed to the input's length and matched to its channels, as ``inference`` does). The
 verdict follows the seed's alert rules on |corr| (``plugin_host.measures.verdict``). Exit
-code 0 whatever the verdict; 2 for a bad file or checkpoint. ``--json`` prints one JSON
-object instead; ``--output FILE`` also writes the output audio (WAV, atomically).
+code 0 whatever the verdict; 1 (one line on stderr) for a bad file, checkpoint or output.
+``--json`` prints one JSON object instead; ``--output FILE`` also writes the output audio
+under render's rules: the format its extension names (``WRITE_FORMATS``), never one of the
+inputs or the checkpoint, an existing file only with ``--overwrite``, atomically.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,9 @@ import numpy as np
 import torch
 from pedalboard.io import AudioFile
 
+from plugin_host.audio_io import WRITE_FORMATS
 from plugin_host.measures import meets_seed_criteria, verdict
+from training.audio_files import write_audio
 from training.checkpoint import CheckpointError, load_checkpoint
 from training.torch_measures import pearson
 
@@ -47,6 +50,10 @@ VERDICT_LINES: dict[str | None, str] = {
 
 class AudioReadError(ValueError):
     """An audio file that cannot be read."""
+
+
+class OutputPathError(ValueError):
+    """An ``--output`` that must not be written (one-line message naming it)."""
 
 
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
@@ -110,19 +117,37 @@ def diagnose(
     return report, out, sr
 
 
-def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
-    """audio [C, T] float32 -> 32-bit float WAV at ``path``, via a temp file + rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".wav", dir=path.parent)
-    os.close(fd)
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same resolved path, or (hard links) the
+    same inode."""
+    if a.resolve() == b.resolve():
+        return True
     try:
-        with AudioFile(tmp, "w", sample_rate, audio.shape[0], bit_depth=32) as f:
-            f.write(audio)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist: they cannot be one file
+        return False
+
+
+def check_output(output: str | Path, sources: dict[str, str | Path], overwrite: bool) -> Path:
+    """The ``--output`` path, checked before any work: a format the host writes, not one of
+    ``sources`` (what -> path: the input, target and checkpoint), not a folder, not an
+    existing file unless ``overwrite``. Raises OutputPathError naming the file."""
+    path = Path(output)
+    if path.suffix.lower() not in WRITE_FORMATS:
+        raise OutputPathError(
+            f"output {path}: cannot write {path.suffix or 'files without an extension'}; "
+            f"use one of {', '.join(WRITE_FORMATS)}"
+        )
+    for what, src in sources.items():
+        if _same_file(path, Path(src)):
+            raise OutputPathError(
+                f"output {path}: same file as the {what}; refusing to overwrite it"
+            )
+    if path.is_dir():
+        raise OutputPathError(f"output {path}: is a directory")
+    if path.exists() and not overwrite:
+        raise OutputPathError(f"output {path}: exists (pass --overwrite to replace it)")
+    return path
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -150,26 +175,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", required=True, help="TARGET audio file (harmony)")
     p.add_argument("--balance", type=float, default=0.5, help="balance knob in [0, 1]")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--output", metavar="FILE", help="also write the output audio (WAV)")
+    p.add_argument(
+        "--output",
+        metavar="FILE",
+        help=f"also write the output audio; the extension names the format "
+        f"({', '.join(e[1:] for e in WRITE_FORMATS)}); never an input or the checkpoint",
+    )
+    p.add_argument("--overwrite", action="store_true", help="let --output replace an existing file")
     return p
 
 
+def _fail(message: str) -> int:
+    print(f"creative-agent diagnose: {message}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if not 0.0 <= args.balance <= 1.0:
-        print(
-            f"creative-agent diagnose: --balance must be in [0, 1], got {args.balance}",
-            file=sys.stderr,
-        )
-        return 2
+        parser.error(f"--balance must be in [0, 1], got {args.balance}")
+    sources = {"input": args.input, "target": args.target, "checkpoint": args.checkpoint}
     try:
+        output = check_output(args.output, sources, args.overwrite) if args.output else None
         report, out, sr = diagnose(args.checkpoint, args.input, args.target, args.balance)
-    except (CheckpointError, AudioReadError) as exc:
-        print(f"creative-agent diagnose: {exc}", file=sys.stderr)
-        return 2
-    if args.output:
-        write_wav(args.output, out.numpy(), sr)
-        report["output"] = str(args.output)
+        if output is not None:
+            write_audio(output, out.numpy(), sr, args.overwrite)
+            report["output"] = str(output)
+    except (CheckpointError, AudioReadError, OutputPathError) as exc:
+        return _fail(str(exc))
+    except FileExistsError:  # another process created it since the check
+        return _fail(f"output {args.output}: exists (pass --overwrite to replace it)")
+    except (OSError, RuntimeError) as exc:  # cannot write (permissions, encoder)
+        return _fail(f"output {args.output}: cannot write ({exc})")
     print(json.dumps(report) if args.json else format_report(report))
     return 0
 

@@ -20,12 +20,12 @@ import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from plugin_host.atomic import write_text
 from plugin_host.measures import verdict
 from training.config import TrainConfig
 
@@ -214,16 +214,8 @@ class MetricsLog:
         """Drop records of epochs after ``epoch`` (0 = all), atomically (for a resume)."""
         kept = [r for r in self.read() if int(r.get("epoch", 0)) <= epoch]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        os.fchmod(fd, 0o644)  # as a file opened for appending would be
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                for r in kept:
-                    f.write(json.dumps(jsonable(r), allow_nan=False) + "\n")
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        text = "".join(json.dumps(jsonable(r), allow_nan=False) + "\n" for r in kept)
+        write_text(self.path, text)
 
     def append(self, record: Mapping[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,21 +20,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import random
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
 from model import AgentConfig, CreativeAgent
+from plugin_host.atomic import write_text
 from plugin_host.measures import verdict
 from training import distrib, validation
 from training.checkpoint import CheckpointError, read_train_state, save_checkpoint
@@ -42,11 +40,17 @@ from training.cli_args import parse_args, to_toml
 from training.config import TrainConfig
 from training.curves import plot_curves
 from training.discriminator import MultiScaleSTFTDiscriminator
+from training.epoch_sums import EpochSums
+from training.launch import launch_torchrun, torchrun_command
 from training.logbook import Logbook, MetricsLog, format_epoch, red_flags
 from training.losses import discriminator_losses, generator_losses
+from training.rng import draw_balance, random_gain, rng_state, seed_everything, set_rng_state
 from training.torch_measures import energy_share, mask_stats, pearson
 
 log = logging.getLogger("training.train" if __name__ == "__main__" else __name__)
+
+# torchrun_command: re-exported for export/bench.py (its home is training/launch.py)
+__all__ = ["main", "torchrun_command", "train"]
 
 # metrics that depend on wall-clock time or on the rank, not on the training itself
 VOLATILE_KEYS = ("epoch_seconds",)
@@ -94,79 +98,6 @@ def make_dataset(cfg: TrainConfig, model_cfg: AgentConfig, channels: int = 2) ->
         n_items=cfg.train_pairs,
         seed=cfg.seed,
     )
-
-
-def random_gain(x: torch.Tensor, gain_db: float) -> torch.Tensor:
-    """Each clip of x [B, C, T] times 10^(g/20), g ~ U[-gain_db, +gain_db] dB (CPU RNG)."""
-    if gain_db <= 0:
-        return x
-    g = (torch.rand(x.shape[0]) * 2.0 - 1.0) * gain_db
-    return x * (10.0 ** (g / 20.0)).to(x.device, x.dtype)[:, None, None]
-
-
-def draw_balance(cfg: TrainConfig, batch: int, device: torch.device) -> torch.Tensor:
-    """Balance knob per item, Tensor[B]: ``balance`` or U[balance_min, balance_max]."""
-    if cfg.balance_mode == "uniform":
-        b = cfg.balance_min + torch.rand(batch) * (cfg.balance_max - cfg.balance_min)
-    else:
-        b = torch.full((batch,), cfg.balance)
-    return b.to(device)
-
-
-# ------------------------------------------------------------------------------ RNG
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_state(device: torch.device) -> dict[str, Any]:
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "numpy": np.random.get_state(),
-        "python": random.getstate(),
-    }
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
-
-
-# ------------------------------------------------------------------------------ epoch sums
-
-
-class EpochSums:
-    """Running sums and counts of the per-batch numbers of one epoch (this rank)."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
-        self.counts: dict[str, float] = {}
-
-    def add(self, key: str, value: float, count: float = 1.0) -> None:
-        if value != value:  # NaN: undefined this batch (e.g. a silent clip), not counted
-            return
-        self.sums[key] = self.sums.get(key, 0.0) + value * count
-        self.counts[key] = self.counts.get(key, 0.0) + count
-
-    def add_mean(self, key: str, values: torch.Tensor) -> None:
-        """Add the finite items of a Tensor[B] (weighted by how many there are)."""
-        v = values.detach().float()
-        ok = torch.isfinite(v)
-        n = int(ok.sum())
-        if n:
-            self.add(key, float(v[ok].mean()), float(n))
-        else:
-            self.counts.setdefault(key, 0.0)
-            self.sums.setdefault(key, 0.0)
 
 
 # ------------------------------------------------------------------------------ trainer
@@ -425,7 +356,7 @@ class Trainer:
         env, cfg = self.env, self.cfg
         if env.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            _write_text(self.run_dir / "config.toml", to_toml(cfg))
+            write_text(self.run_dir / "config.toml", to_toml(cfg))
             self.metrics_log.keep_until(self.epoch)
             n_params = sum(p.numel() for p in self.agent.parameters())
             log.info(
@@ -443,12 +374,6 @@ class Trainer:
         return {**self.last_metrics, "best_epoch": self.best_epoch, "run_dir": str(self.run_dir)}
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def train(cfg: TrainConfig, resume: str | Path | None = None) -> dict[str, Any]:
     """Train with ``cfg`` in this process (one rank of a torchrun job when its environment
     says so); ``resume``: a ``last.pt`` to continue from. Returns the last epoch's
@@ -463,41 +388,13 @@ def train(cfg: TrainConfig, resume: str | Path | None = None) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ CLI
 
 
-def _without_nproc(argv: list[str]) -> list[str]:
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == "--nproc":
-            skip = True
-        elif not a.startswith("--nproc="):
-            out.append(a)
-    return out
-
-
-def torchrun_command(nproc: int, argv: list[str]) -> list[str]:
-    """The torchrun command line that re-runs ``argv`` (minus ``--nproc``) with ``nproc``
-    processes on this machine (``--standalone``: a free local rendezvous port)."""
-    return [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc_per_node={nproc}", "-m", "training.train", *_without_nproc(argv),
-    ]  # fmt: skip
-
-
-def launch_torchrun(nproc: int, argv: list[str]) -> int:
-    """Run ``torchrun_command`` and return its exit code."""
-    cmd = torchrun_command(nproc, argv)
-    log.info("launching: %s", " ".join(cmd))
-    return subprocess.call(cmd, env=distrib.launch_env())
-
-
 def main(argv: list[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parse_args(args_in)
     except (ValueError, CheckpointError) as exc:
         print(f"creative-agent train: {exc}", file=sys.stderr)
-        return 2
+        return 1
     if args.print_config:
         print(to_toml(args.cfg), end="")
         return 0
@@ -507,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         train(args.cfg, resume=args.resume)
     except (ValueError, CheckpointError, FloatingPointError) as exc:
         print(f"creative-agent train: {exc}", file=sys.stderr)
-        return 2
+        return 1
     return 0
 
 

@@ -3,8 +3,8 @@
 Pair i is ``generate_pair(cfg, item_seed(seed, i))``, the same as ``SynthPairs(cfg, N,
 seed)[i]``; files are ``input_000.wav`` / ``target_000.wav`` ... (32-bit float WAV, so the
 samples are exactly the generator's), plus ``manifest.json`` describing them. Every file is
-written to a temporary name in OUT_DIR and renamed into place, so an interrupted run leaves
-no half-written file. Files of an earlier demo-data run (a folder with ``manifest.json``) are
+written atomically (``plugin_host.atomic``), so an interrupted run leaves no half-written
+file. Files of an earlier demo-data run (a folder with ``manifest.json``) are
 replaced; a folder holding same-named files without a manifest is refused.
 """
 
@@ -14,17 +14,15 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pedalboard.io import AudioFile
 from tqdm import tqdm
 
+from plugin_host.atomic import write_text
+from training.audio_files import write_audio
 from training.data.synth import (
     SynthConfig,
     generate_pair_info,
@@ -36,7 +34,7 @@ from training.data.synth import (
 PROG = "creative-agent demo-data"
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
         description="Write built-in synthetic clip pairs (INPUT drums, TARGET harmony) as "
@@ -45,10 +43,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "out_dir", metavar="OUT_DIR", type=Path, help="folder to write (created if missing)"
     )
-    p.add_argument("--pairs", type=int, required=True, help="number of input/target pairs")
-    p.add_argument("--seconds", type=float, default=4.0, help="clip length, s (default 4)")
-    p.add_argument("--seed", type=int, default=0, help="set seed (default 0)")
-    p.add_argument("--sample-rate", type=int, default=44100, help="Hz (default 44100)")
+    p.add_argument(
+        "--pairs", type=int, required=True, metavar="N", help="number of input/target pairs"
+    )
+    p.add_argument(
+        "--seconds", type=float, default=4.0, metavar="S", help="clip length, s (default 4)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="base seed; pair i gets its own seed derived from it (default 0)",
+    )
+    p.add_argument(
+        "--sample-rate", type=int, default=44100, metavar="HZ", help="sample rate (default 44100)"
+    )
     p.add_argument(
         "--split",
         choices=("train", "valid"),
@@ -58,26 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _write_atomic(path: Path, write: Callable[[str], object]) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    # a fresh name (not mkstemp, whose files are private): the final file gets the usual mode
-    tmp = str(path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}"))
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
     """audio float32 [C, T] -> 32-bit float WAV at ``path``, atomically."""
-
-    def write(tmp: str) -> None:
-        with AudioFile(tmp, "w", sample_rate, audio.shape[0], bit_depth=32) as f:
-            f.write(audio)
-
-    _write_atomic(path, write)
+    write_audio(path, audio, sample_rate, overwrite=True)
 
 
 def pair_names(i: int, pairs: int) -> dict[str, str]:
@@ -103,35 +96,36 @@ def write_pairs(
         items.append(dict(index=i, seed=s, files=names, **info))
     manifest = dict(split=split, seed=seed, pairs=pairs, config=cfg.to_dict(), items=items)
     text = json.dumps(manifest, indent=1)
-    _write_atomic(out_dir / "manifest.json", lambda tmp: Path(tmp).write_text(text + "\n"))
+    write_text(out_dir / "manifest.json", text + "\n")
     return manifest
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     out: Path = args.out_dir
     if args.pairs < 1:
         print(f"{PROG}: --pairs must be >= 1, got {args.pairs}", file=sys.stderr)
-        return 2
+        return 1
     if args.seed < 0:
         print(f"{PROG}: --seed must be >= 0, got {args.seed}", file=sys.stderr)
-        return 2
+        return 1
     make = train_config if args.split == "train" else validation_config
     try:
         cfg = make(seconds=args.seconds, sample_rate=args.sample_rate)
     except ValueError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
-        return 2
+        return 1
     if out.exists() and not out.is_dir():
         print(f"{PROG}: OUT_DIR {out} exists and is not a directory", file=sys.stderr)
-        return 2
+        return 1
     try:
         out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test."):
-            pass
     except OSError as exc:
         print(f"{PROG}: cannot write to OUT_DIR {out}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return 1
+    if not os.access(out, os.W_OK | os.X_OK):
+        print(f"{PROG}: cannot write to OUT_DIR {out}: Permission denied", file=sys.stderr)
+        return 1
     clash = [
         name
         for i in range(args.pairs)
@@ -144,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             "(no manifest.json); choose another folder",
             file=sys.stderr,
         )
-        return 2
+        return 1
     start = time.perf_counter()
     write_pairs(out, cfg, args.pairs, args.seed, args.split)
     took = time.perf_counter() - start

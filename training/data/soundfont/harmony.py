@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from training.data.soundfont.sequencer import Note
-from training.data.synth import NOTE_NAMES, PROGRESSIONS, _chord_pcs
+from training.data.synth_harmony import chord_pcs
+from training.data.synth_tables import NOTE_NAMES, PROGRESSIONS
 
 COMPING = ("x.x.x.x.", "x..x..x.", "x.xx.x.x", ".x.x.x.x", "x...x.x.", "x..x.x..")  # 8ths
 BASS_LINES = ("whole", "quarters", "root_fifth", "octaves", "syncopated", "walking")
@@ -68,7 +69,7 @@ def progression(
     offset = float(rng.integers(0, span)) * beat  # the clip may start inside a chord
     chords = []
     for c in range(int(math.ceil((seconds + offset) / (span * beat)))):
-        pcs = _chord_pcs(key, mode, prog[(first + c) % len(prog)], seventh, raise_7th)
+        pcs = chord_pcs(key, mode, prog[(first + c) % len(prog)], seventh, raise_7th)
         chords.append((c * span * beat - offset, span * beat, pcs))
     info = dict(
         bpm=round(bpm, 2),

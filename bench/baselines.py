@@ -24,19 +24,6 @@ import numpy as np
 from plugin_host.dsp import HostDSP
 from plugin_host.mixers import check_pair
 
-MEASURES = (
-    "output_input_corr",
-    "output_target_corr",
-    "verdict",
-    "meets_seed_criteria",
-    "share_input",
-    "residual",
-    "onset_corr_input",
-    "onset_corr_target",
-    "chroma_cos_input",
-    "chroma_cos_target",
-)
-
 
 @dataclass(frozen=True)
 class VocoderConfig:

@@ -52,11 +52,8 @@ from model import AgentConfig, CreativeAgent
 from model.config import SIZES
 from model.core import INPUT_NAMES, OUTPUT_NAMES
 from plugin_host.atomic import AtomicFile, write_bytes
-from plugin_host.runtime import (
-    ModelLoadError,
-    format_metadata,
-    load_model,
-)
+from plugin_host.inspect_cli import format_metadata
+from plugin_host.runtime import ModelLoadError, add_provider_argument, load_model
 from training.checkpoint import CheckpointError, read_checkpoint
 
 log = logging.getLogger(__name__)
@@ -292,8 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default 18)")
     p.add_argument("--fp16", action="store_true", help="float16 weights (float32 inputs/outputs)")
     p.add_argument("--no-verify", action="store_true", help="skip the parity check")
-    p.add_argument("--provider", choices=("cpu", "auto", "cuda"), default="cpu",
-                   help="ONNX Runtime provider for the parity check (default cpu)")  # fmt: skip
+    add_provider_argument(p, default="cpu")  # for the parity check
     p.add_argument("--clips", default=",".join(c.label for c in FULL_CLIPS),
                    help="parity clip lengths to run, comma-separated from "
                    f"{', '.join(c.label for c in FULL_CLIPS)} (default: all)")  # fmt: skip

@@ -30,7 +30,12 @@ from plugin_host.atomic import write_json
 from plugin_host.bundled import NoBundledModelError, resolve_model
 from plugin_host.render_files import sidecar_path
 from plugin_host.renderer import FITS, RenderCancelled, RenderError, render
-from plugin_host.runtime import PROVIDERS, LoadedModel, ModelLoadError, load_model
+from plugin_host.runtime import (
+    LoadedModel,
+    ModelLoadError,
+    add_provider_argument,
+    load_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -265,16 +270,14 @@ Render many INPUT/TARGET pairs listed in a CSV manifest through one model,
 write a report beside each output and print a summary table."""
 
 EPILOG = """\
-manifest:
-  CSV with a header naming input,target,output and optionally balance, chain,
-  fit, output_gain_db. Paths are relative to the manifest's folder; an empty
-  cell takes the command's default. Blank lines and lines starting with # are
-  skipped; messages give the file's line numbers. Missing output folders are
-  created.
+The manifest is CSV with a header naming input,target,output and optionally balance,
+chain, fit, output_gain_db. Paths are relative to the manifest's folder; an empty cell
+takes the command's default. Blank lines and lines starting with # are skipped; messages
+give the file's line numbers. Missing output folders are created.
 
-A bad row fails alone: the other rows still render, the failures are listed
-after the table and the exit status is 1. Each row's report is OUTPUT with
-.json."""
+A bad row fails alone: the other rows still render, the failures are listed after the
+table and the exit status is 1. Each row's report is its output's name plus .json
+(renders/a.wav -> renders/a.wav.json)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,8 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-gain-db", type=float, default=0.0, metavar="DB",
                    help="gain after the output chain, for rows without an output_gain_db "
                         "cell (default 0)")  # fmt: skip
-    p.add_argument("--provider", choices=PROVIDERS, default="auto",
-                   help="ONNX Runtime provider (default auto: CUDA if usable, else CPU)")  # fmt: skip
+    add_provider_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 

@@ -29,7 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render-batch": ("plugin_host.batch", "render many pairs listed in a CSV manifest"),
     "evaluate": ("plugin_host.evaluate", "judge a model on a folder of input/target pairs"),
     "serve": ("plugin_host.osc_server", "OSC control server for a DAW"),
-    "inspect": ("plugin_host.runtime", "print an ONNX model's metadata (same as export --inspect)"),
+    "inspect": (
+        "plugin_host.inspect_cli",
+        "print an ONNX model's metadata (same as export --inspect)",
+    ),
     "demo-data": ("training.data.cli", "write built-in synthetic clip pairs as WAV"),
     "real-pairs": ("training.data.soundfont.cli", "write sampled-instrument pairs as WAV"),
     "train": ("training.train", "train the agent (torchrun for several processes)"),

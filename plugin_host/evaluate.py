@@ -30,7 +30,7 @@ import numpy as np
 from plugin_host.evaluate_pairs import EvaluateError, Pair, agent_inputs, find_pairs, gained_copy
 from plugin_host.measures import measure_clip
 from plugin_host.mixers import loudness_matched_sum, plain_sum
-from plugin_host.runtime import LoadedModel
+from plugin_host.runtime import LoadedModel, add_provider_argument
 
 SCHEMA = "creative-agent/evaluate/1"
 HONEST_WITHIN = 0.1  # the target: |share - knob| <= 0.1
@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON, not tables")
     p.add_argument("--out", help="also write the result JSON to this file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    p.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
+    add_provider_argument(p)
     return p
 
 

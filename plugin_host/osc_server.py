@@ -35,7 +35,7 @@ from plugin_host.osc_render import Renderer
 from plugin_host.osc_state import SEND, Address, ServerConfig, ServerState
 from plugin_host.paths import PathRefused
 from plugin_host.renderer import RenderError, render
-from plugin_host.runtime import ModelLoadError
+from plugin_host.runtime import ModelLoadError, add_provider_argument
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start without a model (load one later with /agent/model/load)",
     )
     p.add_argument("--chain", type=Path, help="effect chain JSON to load at start")
-    p.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda"))
+    add_provider_argument(p)
     p.add_argument("--reply-port", type=int, help="reply port for clients that did not /notify")
     p.add_argument(
         "--allow",

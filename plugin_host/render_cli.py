@@ -16,6 +16,7 @@ from plugin_host.bundled import NoBundledModelError, resolve_model
 from plugin_host.render_files import sidecar_path
 from plugin_host.renderer import FITS, OUTPUT_GAIN_RANGE_DB, RenderCancelled, RenderError, render
 from plugin_host.report_text import summary_line
+from plugin_host.runtime import add_provider_argument
 
 PROG = "creative-agent render"
 
@@ -49,8 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", nargs="?", const="", metavar="PNG",
                    help="PNG with spectrograms and masks (default name: OUTPUT.png)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="ONNX Runtime device: auto (CUDA if usable, else CPU), cpu or cuda")  # fmt: skip
+    add_provider_argument(p)
     p.add_argument("--json", action="store_true", help="print the report JSON to stdout")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr in seconds of audio (default: on when "

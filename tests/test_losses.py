@@ -11,6 +11,7 @@ import torch
 from conftest import make_tiny_agent
 from signals import chord, click_track
 
+from training import balance_losses as B
 from training import losses as L
 from training.config import TrainConfig
 from training.discriminator import (
@@ -64,15 +65,15 @@ def test_balance_loss_seed_formula_and_per_item() -> None:
     m_in = torch.full((2, 4, 5), 0.7)
     m_tg = torch.full((2, 4, 5), 0.2)
     half = torch.full((2,), 0.5)
-    assert L.balance_loss(m_in, m_tg, half).item() == pytest.approx(0.2**2 + 0.3**2)
+    assert B.balance_loss(m_in, m_tg, half).item() == pytest.approx(0.2**2 + 0.3**2)
     # one b for the batch: batch means, as the seed (items at 0.4 and 0.6 average to 0.5)
     m = torch.stack([torch.full((4, 5), 0.4), torch.full((4, 5), 0.6)])
-    assert L.balance_loss(m, 1 - m, half).item() == pytest.approx(0.0, abs=1e-12)
+    assert B.balance_loss(m, 1 - m, half).item() == pytest.approx(0.0, abs=1e-12)
     # per-item b: each item against its own b
     b = torch.tensor([0.4, 0.6])
-    assert L.balance_loss(m, 1 - m, b).item() == pytest.approx(0.0, abs=1e-12)
+    assert B.balance_loss(m, 1 - m, b).item() == pytest.approx(0.0, abs=1e-12)
     b = torch.tensor([0.5, 0.6])
-    assert L.balance_loss(m, 1 - m, b).item() == pytest.approx(2 * 0.1**2 / 2)
+    assert B.balance_loss(m, 1 - m, b).item() == pytest.approx(2 * 0.1**2 / 2)
 
 
 def test_energy_balance_sees_what_mask_means_miss() -> None:
@@ -88,19 +89,19 @@ def test_energy_balance_sees_what_mask_means_miss() -> None:
     m_in[:, :2] = 1.0  # ... and that is where its mask is open
     m_tg = 1.0 - m_in
     b = torch.tensor([0.5])
-    assert L.balance_loss(m_in, m_tg, b).item() == pytest.approx(0.0)
+    assert B.balance_loss(m_in, m_tg, b).item() == pytest.approx(0.0)
     share = energy_share(m_in, m_tg, p_in, p_tg, sizes).item()
     assert share == pytest.approx(1e-4, rel=1e-3)
-    loss = L.energy_balance_loss(m_in, m_tg, p_in, p_tg, sizes, b, local=0.0).item()
+    loss = B.energy_balance_loss(m_in, m_tg, p_in, p_tg, sizes, b, local=0.0).item()
     # share' = 1e-3 + 0.998·1e-4 -> logit -6.82 vs logit(0.5) = 0: Huber |e| - 1/2
     eps = 1e-3
     err = math.log((eps + (1 - 2 * eps) * share) / (1 - eps - (1 - 2 * eps) * share))
     assert loss == pytest.approx(abs(err) - 0.5, rel=1e-4)
     # equal powers and masks a, c: share = a² / (a² + c²); inside δ = 1 the loss is e²/2
     ones = torch.ones(1, k, n)
-    val = L.energy_balance_loss(ones, 0.5 * ones, ones, ones, sizes, torch.tensor([0.8]))
+    val = B.energy_balance_loss(ones, 0.5 * ones, ones, ones, sizes, torch.tensor([0.8]))
     assert val.item() == pytest.approx(0.0, abs=1e-6)  # share 1 / 1.25 = 0.8
-    val = L.energy_balance_loss(ones, ones, ones, ones, sizes, torch.tensor([0.6]), local=0.0)
+    val = B.energy_balance_loss(ones, ones, ones, ones, sizes, torch.tensor([0.6]), local=0.0)
     b_eps = eps + (1 - 2 * eps) * 0.6  # share 0.5 (logit 0) vs knob 0.6
     e = math.log(b_eps / (1 - b_eps))
     assert val.item() == pytest.approx(0.5 * e**2, rel=1e-4)
@@ -116,13 +117,13 @@ def test_energy_balance_local_term_sees_frames() -> None:
     p_tg = torch.tensor([0.0, 1.0]).expand(1, k, 2)
     ones = torch.ones(1, k, 2)
     b = torch.tensor([0.5])
-    assert L.energy_balance_loss(ones, ones, p_in, p_tg, sizes, b, local=0.0).item() == 0.0
-    frame = L.energy_balance_loss(ones, ones, p_in, p_tg, sizes, b, window=1, local=1.0)
+    assert B.energy_balance_loss(ones, ones, p_in, p_tg, sizes, b, local=0.0).item() == 0.0
+    frame = B.energy_balance_loss(ones, ones, p_in, p_tg, sizes, b, window=1, local=1.0)
     assert frame.item() == pytest.approx(math.log(0.999 / 0.001) - 0.5, rel=1e-4)
-    whole = L.energy_balance_loss(ones, ones, p_in, p_tg, sizes, b, window=2, local=1.0)
+    whole = B.energy_balance_loss(ones, ones, p_in, p_tg, sizes, b, window=2, local=1.0)
     assert whole.item() == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError, match="energy_balance_window"):
-        L.energy_balance_loss(ones, ones, p_in, p_tg, sizes, b, window=0)
+        B.energy_balance_loss(ones, ones, p_in, p_tg, sizes, b, window=0)
 
 
 def test_energy_balance_trains_the_knob() -> None:
@@ -318,7 +319,7 @@ def test_coherent_share_is_the_least_squares_share() -> None:
     independent 2 s noises and the STFT's window overlap move it by ~0.01."""
     from model import AgentConfig, CreativeAgent
     from plugin_host.measures import ls_decomposition
-    from training.losses import coherent_share
+    from training.balance_losses import coherent_share
 
     agent = CreativeAgent(AgentConfig.preset("tiny")).eval()
     gen = torch.Generator().manual_seed(3)

@@ -16,7 +16,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from plugin_host import runtime
+from plugin_host import inspect_cli
 from plugin_host.runtime import (
     FORMAT_VERSION,
     INPUT_NAMES,
@@ -185,13 +185,13 @@ def test_metadata_describe_is_json(model: LoadedModel) -> None:
 def test_inspect_command(
     tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert runtime.main([str(tiny_onnx), "--json"]) == 0
+    assert inspect_cli.main([str(tiny_onnx), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["sample_rate"] == 44100 and d["provider"] == "CPUExecutionProvider"
-    assert runtime.main([str(tiny_onnx)]) == 0
+    assert inspect_cli.main([str(tiny_onnx)]) == 0
     assert "hann_periodic" in capsys.readouterr().out
     bad = _foreign_model(tmp_path / "foreign.onnx")
-    assert runtime.main([str(bad)]) == 1
+    assert inspect_cli.main([str(bad)]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "not a creative-agent model" in captured.err
 
@@ -203,11 +203,11 @@ def test_inspect_json_gives_integer_entries_as_numbers(
     path = _with_meta(
         tiny_onnx, tmp_path / "m.onnx", epoch="3", step="120", n_params="1234", opset="18"
     )
-    assert runtime.main([str(path), "--json"]) == 0
+    assert inspect_cli.main([str(path), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert (d["epoch"], d["step"], d["n_params"], d["opset"]) == (3, 120, 1234, 18)
     assert isinstance(d["receptive_frames"], int)
-    assert runtime.main([str(path)]) == 0
+    assert inspect_cli.main([str(path)]) == 0
     lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
     assert (lines["epoch"], lines["n_params"]) == ("3", "1234")
 
@@ -216,9 +216,9 @@ def test_inspect_shows_an_unknown_epoch_as_null(
     tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _with_meta(tiny_onnx, tmp_path / "m.onnx", epoch="", step="")
-    assert runtime.main([str(path), "--json"]) == 0
+    assert inspect_cli.main([str(path), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["epoch"] is None and d["step"] is None
-    assert runtime.main([str(path)]) == 0
+    assert inspect_cli.main([str(path)]) == 0
     lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
     assert lines["epoch"] == "-"

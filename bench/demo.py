@@ -1,11 +1,12 @@
 """``creative-agent demo``: the main job on the built-in data, end to end.
 
-1. train a ``small`` agent with the ``default`` preset on the synthetic pairs (one
+1. write a held-out clip pair (drums as INPUT, chords as TARGET) and a chain file;
+2. render the pair through the host with the bundled model (input_chain → agent ←
+   target_chain; agent → output_chain) and print the per-clip report: seconds after install;
+3. train a ``small`` agent with the ``default`` preset on the synthetic pairs (one
    process; a few minutes on 2 CPU cores);
-2. export its core to ONNX with the parity check;
-3. write a held-out clip pair (drums as INPUT, chords as TARGET) and a chain file;
-4. render the pair through the host (input_chain → agent ← target_chain; agent →
-   output_chain) and print the per-clip report.
+4. export its core to ONNX with the parity check;
+5. render the pair with the model just trained and print its report.
 
 Everything lands in ``--out`` (default ``runs/demo``); a second run reuses the trained
 checkpoint unless ``--retrain`` is given.
@@ -25,10 +26,10 @@ from plugin_host.atomic import write_json
 log = logging.getLogger(__name__)
 
 DESCRIPTION = (
-    "The main job on the built-in data, end to end: train a small agent, export its core to "
-    "ONNX with the parity check, write a held-out clip pair and a chain file, render the pair "
-    "through the host and print the report. Everything lands in --out; a second run reuses "
-    "the trained checkpoint unless --retrain is given."
+    "The main job on the built-in data, end to end: write a held-out clip pair and a chain "
+    "file, render it with the bundled model, then train a small agent, export its core to "
+    "ONNX with the parity check, render the pair with it and print the report. Everything "
+    "lands in --out; a second run reuses the trained checkpoint unless --retrain is given."
 )
 
 DEMO_CHAIN: dict[str, Any] = {
@@ -39,7 +40,7 @@ DEMO_CHAIN: dict[str, Any] = {
 
 
 def _step(n: int, text: str) -> None:
-    print(f"\n=== [{n}/4] {text}", flush=True)
+    print(f"\n=== [{n}/5] {text}", flush=True)
 
 
 def write_demo_pair(folder: Path, seconds: float, seed: int) -> tuple[Path, Path]:
@@ -67,22 +68,46 @@ def parser() -> argparse.ArgumentParser:
         "--balance", type=float, default=0.5, help="the balance knob for the render (default 0.5)"
     )
     p.add_argument("--retrain", action="store_true", help="train again even if a checkpoint exists")
+    p.add_argument(
+        "--bundled-only",
+        action="store_true",
+        help="stop after rendering with the bundled model (seconds; no training)",
+    )
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-
-    from export import onnx_export
+def _render(
+    inp: Path, tgt: Path, chain: Path, model: Path | None, mix: Path, balance: float
+) -> int:
+    """Render the pair through the host CLI (``model`` None: the bundled one) and print the
+    report's headline measures."""
     from plugin_host import render_cli
+
+    report = Path(f"{mix}.json")
+    args = ["--input", str(inp), "--target", str(tgt), "--chain", str(chain)]
+    args += ["--balance", str(balance), "-o", str(mix), "--report", str(report)]
+    args += ["--plot", f"{mix}.png", "--overwrite", "--no-progress"]
+    rc = render_cli.main(args if model is None else [*args, "--model", str(model)])
+    if rc != 0:
+        return rc
+    rep = json.loads(report.read_text())
+    keys = ["output_input_corr", "output_target_corr", "verdict", "share_input"]
+    keys += ["onset_corr_input", "chroma_cos_target", "provider", "rtf"]
+    print("report (" + str(report) + "):")
+    for key in keys:
+        print(f"  {key:<20} {_show(_find(rep, key))}")
+    return 0
+
+
+def _train_and_export(out: Path, args: argparse.Namespace) -> Path | int:
+    """Steps 3 and 4: train a small agent (reused unless --retrain), export it; returns the
+    ONNX path or a non-zero exit status."""
+    from export import onnx_export
     from training import train
 
     run_dir = out / "train"
     ckpt = run_dir / "best_model.pt"
-    _step(1, f"train a small agent (preset default, {args.epochs}×{args.steps_per_epoch} steps)")
+    _step(3, f"train a small agent (preset default, {args.epochs}×{args.steps_per_epoch} steps)")
     if ckpt.is_file() and not args.retrain:
         print(f"reusing {ckpt} (pass --retrain to train again)")
     else:
@@ -94,39 +119,42 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
         if rc != 0:
-            return rc
-
+            return int(rc)
     model = out / "agent.onnx"
-    _step(2, f"export the core to ONNX with the parity check -> {model}")
+    _step(4, f"export the core to ONNX with the parity check -> {model}")
     rc = onnx_export.main([str(ckpt), "-o", str(model)])
-    if rc != 0:
-        return rc
+    return model if rc == 0 else int(rc)
 
-    _step(3, "write a held-out clip pair and an effect chain")
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    _step(1, "write a held-out clip pair and an effect chain")
     inp, tgt = write_demo_pair(out, args.seconds, seed=7)
     chain = out / "chain.json"
     write_json(chain, DEMO_CHAIN)
     print(f"INPUT  {inp}  (drums, {args.seconds:g} s)\nTARGET {tgt}  (chords, {args.seconds:g} s)")
     print(f"chain  {chain}: Compressor -> agent <- Reverb; agent -> Limiter")
 
-    _step(4, "render through the host and report")
-    mix = out / "mix.wav"
-    report = out / "mix.json"
-    rc = render_cli.main(
-        [
-            *("--input", str(inp), "--target", str(tgt), "--model", str(model)),
-            *("--chain", str(chain), "--balance", str(args.balance), "-o", str(mix)),
-            *("--report", str(report), "--plot", str(out / "mix.png"), "--overwrite"),
-        ]
-    )
+    _step(2, "render with the bundled model (docs/model-card.md): no training needed")
+    rc = _render(inp, tgt, chain, None, out / "mix-bundled.wav", args.balance)
     if rc != 0:
         return rc
-    rep = json.loads(report.read_text())
-    keys = ["output_input_corr", "output_target_corr", "verdict", "share_input"]
-    keys += ["onset_corr_input", "chroma_cos_target", "provider", "rtf"]
-    print("\nreport (" + str(report) + "):")
-    for key in keys:
-        print(f"  {key:<20} {_show(_find(rep, key))}")
+    if args.bundled_only:
+        print(f"\ndemo finished in {time.perf_counter() - started:.0f} s")
+        return 0
+
+    model = _train_and_export(out, args)
+    if isinstance(model, int):
+        return model
+    _step(5, "render with the model you just trained")
+    mix = out / "mix.wav"
+    rc = _render(inp, tgt, chain, model, mix, args.balance)
+    if rc != 0:
+        return rc
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s; listen to {mix}")
     return 0
 

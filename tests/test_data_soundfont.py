@@ -273,3 +273,10 @@ def test_config_rejects_bad_values() -> None:
         SoundFontConfig(rms_dbfs_range=(-10.0, 3.0))
     with pytest.raises(ValueError, match=r"SoundFontConfig\.grooves"):
         SoundFontConfig(grooves=("polka",))
+
+
+def test_make_soundfonts_installs_every_package_the_table_names() -> None:
+    line = next(
+        ln for ln in (REPO / "Makefile").read_text().splitlines() if ln.startswith("SOUNDFONT_PKGS")
+    )
+    assert set(line.split(":=")[1].split()) == {f.package for f in F.FONTS.values()}

@@ -154,6 +154,15 @@ def test_validation_instruments_share_no_samples_with_training(bank: FontBank) -
             assert _max_xcorr(sv, _spectra(bank, t, played(t))) < 0.9, (v, t)
 
 
+def test_a_restruck_key_ends_the_earlier_note(bank: FontBank) -> None:
+    organ = F.Instrument("timgm6mb", 0, 16, False, "organ")  # sustains while held
+    overlapping = bank.render(organ, [Note(0.0, 1.0, 60, 100), Note(0.5, 1.0, 60, 100)], SR)
+    restruck = bank.render(organ, [Note(0.0, 0.5, 60, 100), Note(0.5, 1.0, 60, 100)], SR)
+    assert overlapping.tobytes() == restruck.tobytes()
+    stacked = bank.render(organ, [Note(0.0, 1.0, 60, 100), Note(0.5, 1.0, 61, 100)], SR)
+    assert not np.array_equal(stacked, restruck)  # other keys do overlap
+
+
 def test_shared_notes_are_never_played_from_that_kit() -> None:
     rng = np.random.default_rng(0)
     notes, _ = groove_notes(rng, 8.0, 120.0, False, 10.0, 0.0, 1.0)

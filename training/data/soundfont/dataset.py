@@ -30,7 +30,7 @@ from training.data.synth import item_seed
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 4  # bump when a change alters the rendered audio
+GENERATOR_VERSION = 5  # bump when a change alters the rendered audio
 
 
 def config_hash(cfg: SoundFontConfig) -> str:

@@ -5,12 +5,13 @@ i))`` (the synthetic source's seeding: ``DistributedSampler`` gives each rank di
 indices, hence distinct pairs). With ``cache_dir``, a rendered item is stored as
 ``cache_dir/<config hash>/<seed>-<index>.npy`` (float32 ``[2, C, T]``: input, target),
 written through :mod:`plugin_host.atomic`, and read back instead of rendered next time. The
-config hash covers the config, :data:`GENERATOR_VERSION`, the tinysoundfont version and the
-name and size of every SoundFont file of the split, so a changed generator or font never serves stale audio.
+config hash covers the config, :data:`GENERATOR_VERSION`, the tinysoundfont version, the
+name and size of every SoundFont file of the split and the split's instruments, so a changed generator or font never serves stale audio.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -29,16 +30,20 @@ from training.data.synth import item_seed
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 3  # bump when a change alters the rendered audio
+GENERATOR_VERSION = 5  # bump when a change alters the rendered audio
 
 
 def config_hash(cfg: SoundFontConfig) -> str:
     """16 hex digits identifying what ``cfg`` renders (config, generator version,
-    tinysoundfont version, font files). Raises :class:`fonts.MissingSoundFontError` if a
+    tinysoundfont version, font files, the split's instruments). Raises :class:`fonts.MissingSoundFontError` if a
     font of the split is missing."""
-    fonts = sorted({i.font for i in instruments(cfg.split)})
+    played = instruments(cfg.split)
+    fonts = sorted({i.font for i in played})
     files = {f: [font_path(f).name, font_path(f).stat().st_size] for f in fonts}
-    blob = json.dumps([cfg.to_dict(), GENERATOR_VERSION, renderer_version(), files], sort_keys=True)
+    table = [dataclasses.astuple(i) for i in played]
+    blob = json.dumps(
+        [cfg.to_dict(), GENERATOR_VERSION, renderer_version(), files, table], sort_keys=True
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

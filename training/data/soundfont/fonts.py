@@ -8,17 +8,19 @@ instead (``os.pathsep`` separated folders):
 | name | file | package | training plays | validation plays |
 |---|---|---|---|---|
 | ``timgm6mb`` | ``TimGM6mb.sf2`` | ``timgm6mb-soundfont`` | 7 drum kits, GM programs not in VALID_PROGRAMS | VALID_PROGRAMS |
-| ``opl3`` | ``OPL-3_FM_128M.sf2`` | ``opl3-soundfont`` | GM programs not in VALID_PROGRAMS | its drum kit, VALID_PROGRAMS |
-| ``black_pearl`` | ``Black_Pearl_4_LV2.sf2`` | ``avldrums.lv2-soundfont`` | the kit, less SHARED_NOTES | – |
+| ``opl3`` | ``OPL-3_FM_128M.sf2`` | ``opl3-soundfont`` | GM programs not in VALID_PROGRAMS | its drum kit |
+| ``black_pearl`` | ``Black_Pearl_4_LV2.sf2`` | ``avldrums.lv2-soundfont`` | the kit | – |
 | ``sf_gmbank`` | ``sf_GMbank.sf2`` | ``csound-soundfont`` | – | VALID_PROGRAMS but 50 |
-| ``red_zeppelin`` | ``Red_Zeppelin_4_LV2.sf2`` | ``avldrums.lv2-soundfont`` | – | the kit |
+| ``red_zeppelin`` | ``Red_Zeppelin_4_LV2.sf2`` | ``avldrums.lv2-soundfont`` | – | the kit, less SHARED_NOTES |
 
 Measured sharing (single notes, max normalised cross-correlation; the same sample gives
 >= 0.93, distinct instruments <= 0.88, ``tests/test_data_soundfont.py`` checks it): most
 ``sf_GMbank`` programs and drum notes are TimGM6mb's samples, so ``sf_GMbank`` plays only
-VALID_PROGRAMS (not 50, whose sample is TimGM6mb's warm pad; its kits nothing); the AVL kits share hi-hats, a tom and percussion, so
-training never plays those notes (:data:`SHARED_NOTES`) from Black Pearl; within TimGM6mb
-programs reuse samples, so VALID_PROGRAMS holds only programs unlike every training one.
+VALID_PROGRAMS (not 50, whose sample is TimGM6mb's warm pad; its kits nothing); the AVL
+kits share hi-hats, a tom and percussion, so validation never plays those notes
+(:data:`SHARED_NOTES`) from Red Zeppelin (training keeps Black Pearl's recorded hats);
+within TimGM6mb programs reuse samples, so VALID_PROGRAMS holds only programs unlike every
+training one; OPL3 reuses its FM patches across programs, so validation plays only its kit.
 Whole SoundFonts training never loads: ``sf_GMbank`` and ``Red_Zeppelin_4_LV2``.
 
 An instrument is ``(font, bank, preset)``; a drum kit is a GM drum bank preset (bank 128,
@@ -77,8 +79,10 @@ FAMILIES: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
 VALID_PROGRAMS = (2, 7, 13, 17, 19, 27, 35, 39, 50, 52, 62, 63, 93, 94)  # GM programs, any font
 VALID_KITS = {"red_zeppelin": (0,), "opl3": (0,)}  # font -> kit presets validation plays
 VALID_ONLY_FONTS = ("sf_gmbank", "red_zeppelin")  # training never loads them
-SHARED_NOTES = {"black_pearl": (39, 42, 44, 46, 48, 54, 55, 56, 60, 61)}  # = red_zeppelin's
-UNUSED_PROGRAMS = {"sf_gmbank": (50,)}  # its synth strings are TimGM6mb's warm-pad sample
+SHARED_NOTES = {"red_zeppelin": (39, 42, 44, 46, 48, 54, 55, 56, 60, 61)}  # = black_pearl's
+# played by neither split: sf_GMbank's synth strings are TimGM6mb's warm-pad sample; OPL3
+# reuses its FM patches across programs, so its VALID_PROGRAMS sound like training ones
+UNUSED_PROGRAMS = {"sf_gmbank": (50,), "opl3": VALID_PROGRAMS}
 SPLITS = ("train", "valid")
 
 

@@ -22,9 +22,9 @@ BASS_LINES = ("whole", "quarters", "root_fifth", "octaves", "syncopated", "walki
 def voicing(
     pcs: list[int], rng: np.random.Generator, prev: list[int] | None, center: float, style: str
 ) -> list[int]:
-    """MIDI keys of a chord (pitch classes ``pcs``, root first): every inversion in three
-    octaves, the one nearest ``prev`` (voice leading) or, for the first chord, a random
-    inversion near ``center``. ``style``: "close", "open" (2nd voice up an octave) or
+    """MIDI keys of a chord (pitch classes ``pcs``, root first): of every inversion in
+    every octave that fits MIDI 40–88, the one nearest ``prev`` (voice leading, pulled
+    towards ``center``) or, for the first chord, a random one near ``center``. ``style``: "close", "open" (2nd voice up an octave) or
     "rooted" (root doubled an octave below)."""
     cands: list[list[int]] = []
     for inv in range(len(pcs)):

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.signal
 
-from training.data.soundfont.drums import GROOVES, groove_notes, without
+from training.data.soundfont.drums import GROOVES, SUBSTITUTES, groove_notes, without
 from training.data.soundfont.fonts import (
     FAMILIES,
     FONTS,
@@ -196,8 +196,11 @@ def _drums(
         cfg.fill_prob,
         cfg.grooves,
     )
-    if kit.font in SHARED_NOTES:  # samples a validation kit has too
-        notes = without(notes, SHARED_NOTES[kit.font])
+    if kit.font in SHARED_NOTES:  # samples the other split's kit has too
+        shared = SHARED_NOTES[kit.font]
+        notes = without(notes, shared)
+        info.update({k: SUBSTITUTES.get(info[k]) for k in ("snare", "hat") if info[k] in shared})
+        info["hits"] = len(notes)
     return bank.render(kit, notes, cfg.n_samples), {"kit": _name(kit), **info}
 
 

@@ -43,6 +43,38 @@ def _tsf() -> Any:
     return tinysoundfont
 
 
+def note_events(
+    notes: list[Note], sample_rate: int, preroll: int, total: int
+) -> list[tuple[int, int, int, int]]:
+    """``(sample, 1 = on / 0 = off, key, velocity)`` events of ``notes`` (sample 0 is
+    ``-preroll / sample_rate`` s; events at or after ``total`` are dropped), sorted, offs
+    before ons at one sample. A note that starts while the same key still sounds ends the
+    earlier one there (a re-strike, as on a keyboard or a drum), so a key never stacks
+    voices."""
+    timed = sorted(
+        (
+            (
+                preroll + int(round(n.start * sample_rate)),
+                max(int(round(n.length * sample_rate)), 1),
+                n,
+            )
+            for n in notes
+        ),
+        key=lambda t: (t[0], t[2].key, t[1], t[2].velocity),
+    )
+    events: list[tuple[int, int, int, int]] = []
+    sounding: dict[int, int] = {}  # key -> index in events of its pending off
+    for on, length, n in timed:
+        if on >= total:
+            break
+        if n.key in sounding and events[sounding[n.key]][0] > on:
+            events[sounding[n.key]] = (on, 0, n.key, 0)
+        events.append((on, 1, n.key, n.velocity))
+        sounding[n.key] = len(events)
+        events.append((min(on + length, total), 0, n.key, 0))
+    return sorted(events)
+
+
 def renderer_version() -> str:
     """The installed tinysoundfont's version (a clear error if it is missing)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -93,14 +125,7 @@ class FontBank:
         synth.program_select(chan, sfid, inst.bank, inst.preset, is_drums=inst.bank == 128)
         preroll = max([0, *(int(round(-n.start * sr)) for n in notes)])
         total = preroll + n_samples
-        events: list[tuple[int, int, int, int]] = []  # (sample, 0 = off / 1 = on, key, vel)
-        for n in notes:
-            on = preroll + int(round(n.start * sr))
-            off = on + max(int(round(n.length * sr)), 1)
-            if on < total:
-                events.append((on, 1, n.key, n.velocity))
-                events.append((min(off, total), 0, n.key, 0))
-        events.sort()
+        events = note_events(notes, sr, preroll, total)
         buf = memoryview(bytearray(total * _BYTES_PER_FRAME))
         pos = 0
         for at, kind, key, vel in events:

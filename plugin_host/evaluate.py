@@ -235,7 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--pairs", required=True, help="folder of NAME_input.EXT / NAME_target.EXT files"
     )
-    p.add_argument("--model", required=True, help="an ONNX file from 'creative-agent export'")
+    p.add_argument(
+        "--model",
+        help="an ONNX file from 'creative-agent export' (default: the bundled model, "
+        "docs/model-card.md)",
+    )
     p.add_argument("--balance", type=_float_list(BALANCE_RANGE), default=(0.25, 0.5, 0.75),
                    help="knob settings, comma-separated (default 0.25,0.5,0.75)")  # fmt: skip
     p.add_argument("--input-gain-db", type=_float_list(GAIN_RANGE_DB), default=(0.0,),
@@ -264,6 +268,7 @@ def _check_out(out: str | None, overwrite: bool) -> Path | None:
 def main(argv: list[str]) -> int:
     from plugin_host.atomic import write_json
     from plugin_host.audio_io import AudioFileError
+    from plugin_host.bundled import NoBundledModelError, resolve_model
     from plugin_host.evaluate_table import format_tables
     from plugin_host.renderer import RenderError
     from plugin_host.runtime import ModelLoadError
@@ -280,10 +285,11 @@ def main(argv: list[str]) -> int:
     try:
         out = _check_out(args.out, args.overwrite)
         cfg = EvaluateConfig(tuple(args.balance), tuple(args.input_gain_db), args.provider)
-        result = evaluate(args.pairs, args.model, cfg, on_progress)
+        model, _ = resolve_model(args.model)
+        result = evaluate(args.pairs, model, cfg, on_progress)
         if out is not None:
             write_json(out, result, overwrite=args.overwrite)
-    except (EvaluateError, RenderError, ModelLoadError, AudioFileError) as exc:
+    except (EvaluateError, RenderError, ModelLoadError, AudioFileError, NoBundledModelError) as exc:
         print(f"creative-agent evaluate: error: {exc}", file=sys.stderr)
         return 1
     finally:

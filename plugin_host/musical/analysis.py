@@ -55,7 +55,9 @@ class ClipAnalysis:
             "first_downbeat_s": round(d.first_s, 3) if d else None,
             "downbeat_confidence": round(d.confidence, 3) if d else None,
             "key": k.name,
-            "key_confidence": round(k.confidence, 3),
+            "key_confidence": round(k.confidence, 4),
+            "key_margin": round(k.margin, 3),
+            "key_tonality": round(k.tonality, 3),
         }
 
 

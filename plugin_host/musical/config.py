@@ -50,7 +50,9 @@ class TempoConfig:
     - ``tightness``: weight of the log-interval penalty in the beat tracker (Ellis: 100 on a
       unit-variance envelope); larger holds the beats closer to the global period.
     - ``min_confidence``: below this tempo confidence (normalised autocorrelation at the
-      beat period), a clip is treated as having no reliable pulse.
+      beat period), a clip is treated as having no reliable pulse. Measured: synthetic drum
+      and chord loops 0.54-0.83, 4 s of white noise 0.14.
+    - ``beats_per_bar``: the metre assumed for downbeats and bar loops (4/4).
     """
 
     min_bpm: float = 50.0
@@ -61,7 +63,7 @@ class TempoConfig:
     prior_octaves: float = 1.0
     smooth_s: float = 0.5
     tightness: float = 100.0
-    min_confidence: float = 0.1
+    min_confidence: float = 0.25
     beats_per_bar: int = 4
 
 
@@ -73,11 +75,27 @@ class KeyConfig:
     finer than a semitone from ``fmin_hz`` = 65 Hz, C2, up). ``fmax_hz``: chroma upper
     bound (harmonics above add little and noise). ``min_confidence``: below it the key is
     reported but ``--transpose auto`` does nothing. Measured (docs/musical.md): synthetic
-    drum loops 0.005-0.06, clear major/minor chord loops 0.12-0.33.
+    chord loops 0.06-0.2, drum loops under 0.006, white noise 0.002; 0.03 sits 5× above
+    the drums and 2× under the weakest chord loop.
     """
 
     frame_s: float = 0.186
     hop_frames: int = 4
     fmin_hz: float = 65.0
     fmax_hz: float = 2100.0
-    min_confidence: float = 0.1
+    min_confidence: float = 0.03
+
+
+@dataclass(frozen=True)
+class StretchConfig:
+    """Rubber Band settings for ``pedalboard.time_stretch`` in the alignment.
+
+    ``preserve_formants`` is off: it re-weights a shifted tone's harmonics (measured: an
+    E major chord loop shifted -4 semitones read as G major, key confidence 0.01, with it;
+    as C major, 0.18, without). It suits voices, not the chords and pads a TARGET holds.
+    ``transient_mode`` "crisp" keeps attacks sharp, so stretched onsets stay on the grid.
+    """
+
+    high_quality: bool = True
+    transient_mode: str = "crisp"
+    preserve_formants: bool = False

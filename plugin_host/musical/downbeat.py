@@ -16,6 +16,7 @@ The downbeat position is the best summed score; ``confidence`` = (best - second)
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,8 +49,7 @@ def _harmony_cue(beats: np.ndarray, chroma: ChromaFrames) -> np.ndarray:
     c = chroma.chroma
     edges = np.clip(np.round(beats * fr).astype(np.int64), 0, c.shape[1])
     means = [
-        c[:, a:b].mean(axis=1) if b > a else np.zeros(12)
-        for a, b in zip(edges[:-1], edges[1:], strict=True)
+        c[:, a:b].mean(axis=1) if b > a else np.zeros(12) for a, b in itertools.pairwise(edges)
     ]
     means.append(c[:, edges[-1] :].mean(axis=1) if edges[-1] < c.shape[1] else np.zeros(12))
     out = np.zeros(len(beats))

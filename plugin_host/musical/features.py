@@ -57,6 +57,8 @@ def onset_frames(
     power = dsp.band_power(dsp.stft(mono(audio))[None, None])[0]  # [K, N]
     centres = (np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2 * sample_rate / n_fft
     n_low = max(1, int(np.sum(centres < cfg.low_hz)))
+    if power.shape[-1] < 2:  # shorter than one hop: no rise to measure
+        return OnsetFrames(np.zeros(power.shape[-1]), np.zeros(power.shape[-1]), hop, sample_rate)
     low_amp = np.sqrt(np.maximum(power[:n_low], 0.0)).sum(axis=0)
     low = np.concatenate([[0.0], np.maximum(np.diff(low_amp), 0.0)])
     return OnsetFrames(band_onset_envelope(power), low, hop, sample_rate)
@@ -95,3 +97,25 @@ def chroma_frames(
     hop = n_fft // cfg.hop_frames
     mag = np.abs(HostDSP(n_fft, hop, [0, n_fft // 2 + 1], workers=1).stft(mono(audio)))
     return ChromaFrames(chroma(mag, sample_rate, n_fft, cfg.fmin_hz, cfg.fmax_hz), hop, sample_rate)
+
+
+def pick_onsets(
+    env: np.ndarray, frame_rate: float, rel_threshold: float = 0.3, min_gap_s: float = 0.05
+) -> np.ndarray:
+    """Onset times (s) of an envelope [N]: local maxima at least ``rel_threshold`` × its
+    maximum, the larger one kept when two lie closer than ``min_gap_s``."""
+    e = np.asarray(env, np.float64)
+    if e.size < 3 or e.max() <= 0:
+        return np.zeros(0)
+    peaks = (
+        np.flatnonzero(
+            (e[1:-1] > e[:-2]) & (e[1:-1] >= e[2:]) & (e[1:-1] >= rel_threshold * e.max())
+        )
+        + 1
+    )
+    gap = min_gap_s * frame_rate
+    kept: list[int] = []
+    for p in peaks[np.argsort(e[peaks])[::-1]]:
+        if all(abs(p - q) >= gap for q in kept):
+            kept.append(int(p))
+    return np.sort(np.array(kept, dtype=np.float64)) / frame_rate

@@ -5,11 +5,18 @@ per pitch class, so one loud chord does not decide alone). Its Pearson correlati
 of the 12 major and 12 minor profiles rotated to every tonic gives 24 scores r; the key is
 the best one.
 
-``confidence`` = r_best - r_second, where the runner-up excludes the best key's relative
-(same pitch set: C major / A minor) and parallel (same tonic: C major / C minor) keys, which
-any clear key also matches well. A clear tonal clip scores one key above the unrelated ones
-(synthetic chord loops: 0.12-0.33); drums, noise and single pitches score several
-unrelated keys alike (synthetic drum loops: under 0.07).
+``confidence`` = margin × tonality:
+
+- ``margin`` = r_best - r_second, where the runner-up excludes the best key's relative
+  (same pitch set: C major / A minor) and parallel (same tonic: C major / C minor) keys,
+  which any clear key also matches well. Synthetic chord loops: 0.12-0.33; drum loops
+  0.005-0.06; but white noise 0.15 (the uneven count of STFT bins per pitch class gives
+  its chroma a fixed shape), hence the second factor.
+- ``tonality`` = energy-weighted mean over frames of 1 - flatness (geometric over
+  arithmetic mean) of the frame's chroma amplitudes: how much of each frame sits in a few
+  pitch classes. Triads ~0.5, drum loops ~0.09, white noise ~0.01.
+
+Measured products (docs/musical.md): chord loops 0.06-0.2, drum loops < 0.006, noise 0.002.
 """
 
 from __future__ import annotations
@@ -32,14 +39,20 @@ KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.
 @dataclass(frozen=True)
 class KeyEstimate:
     """A clip's key: ``tonic`` pitch class (C = 0), ``mode`` ("major"/"minor"),
-    ``correlation`` r of the best profile, ``confidence`` (module docstring), ``runner_up``
-    the best unrelated key's name."""
+    ``correlation`` r of the best profile, ``margin``, ``tonality`` and ``confidence``
+    (module docstring), ``runner_up`` the best unrelated key's name."""
 
     tonic: int
     mode: str
     correlation: float
-    confidence: float
+    margin: float
+    tonality: float
     runner_up: str
+
+    @property
+    def confidence(self) -> float:
+        """margin × tonality (0 when either is 0)."""
+        return max(self.margin, 0.0) * self.tonality
 
     @property
     def name(self) -> str:
@@ -80,12 +93,23 @@ def _related(mode: int, tonic: int) -> set[tuple[int, int]]:
     return {(mode, tonic), (1 - mode, tonic), rel}
 
 
+def tonality(chroma: np.ndarray) -> float:
+    """Energy-weighted mean over frames of 1 - flatness of the chroma amplitudes [12, N]."""
+    c = np.asarray(chroma, np.float64)
+    energy = c.sum(axis=0)
+    if c.size == 0 or energy.sum() <= 0:
+        return 0.0
+    amp = np.sqrt(np.maximum(c, 0.0)) + 1e-12 * np.sqrt(energy.max())
+    flatness = np.exp(np.log(amp).mean(axis=0)) / amp.mean(axis=0)
+    return float(((1.0 - flatness) * energy).sum() / energy.sum())
+
+
 def estimate_key(frames: ChromaFrames) -> KeyEstimate:
     """Key of a clip from its chroma frames [12, N]."""
     profile = np.sqrt(np.asarray(frames.chroma, np.float64).sum(axis=1))
-    scores = key_scores(profile)
     if not np.any(profile > 0):
-        return KeyEstimate(0, "major", 0.0, 0.0, "none")
+        return KeyEstimate(0, "major", 0.0, 0.0, 0.0, "none")
+    scores = key_scores(profile)
     m, t = np.unravel_index(int(np.argmax(scores)), scores.shape)
     related = _related(int(m), int(t))
     others = [(scores[a, b], a, b) for a in range(2) for b in range(12) if (a, b) not in related]
@@ -94,6 +118,7 @@ def estimate_key(frames: ChromaFrames) -> KeyEstimate:
         tonic=int(t),
         mode=MODES[int(m)],
         correlation=float(scores[m, t]),
-        confidence=float(scores[m, t] - r2),
+        margin=float(scores[m, t] - r2),
+        tonality=tonality(frames.chroma),
         runner_up=key_name(int(t2), MODES[int(m2)]),
     )

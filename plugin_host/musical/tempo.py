@@ -2,7 +2,8 @@
 dynamic-programming beat tracking. numpy only.
 
 1. The envelope minus its local mean (``TempoConfig.smooth_s``), divided by its standard
-   deviation, is autocorrelated (FFT; unbiased: each lag divided by its overlap; A(0) = 1).
+   deviation, is autocorrelated (FFT; unbiased: each lag divided by its overlap; A(0) = 1)
+   up to half the clip (longer lags rest on too few frame pairs).
 2. Each candidate tempo on a log grid gets the mean of A(k·P), k = 1..``comb``, for its
    period P in frames (linear interpolation between lags), weighted by a log-Gaussian prior
    around 120 BPM. The best candidate is refined by a parabola through its neighbours.
@@ -87,12 +88,12 @@ def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
 
 
 def _comb(ac: np.ndarray, periods: np.ndarray, comb: int) -> np.ndarray:
-    """Mean of ac(k·P) over the multiples k = 1..comb that fit in ac (at least k = 1)."""
+    """Mean of ac(k·P) over the multiples k = 1..comb within ac; 0 where P itself is not.
+    ``ac`` spans half the envelope: longer lags average too few frame pairs."""
     lags = periods[:, None] * np.arange(1, comb + 1)[None, :]  # [G, K]
     fits = lags <= ac.size - 1
-    fits[:, 0] = True
     vals = np.interp(np.minimum(lags, ac.size - 1), np.arange(ac.size), ac)
-    return (vals * fits).sum(axis=1) / fits.sum(axis=1)
+    return (vals * fits).sum(axis=1) / np.maximum(fits.sum(axis=1), 1)
 
 
 def _refine(x: np.ndarray, y: np.ndarray, i: int) -> float:
@@ -111,7 +112,7 @@ def tempo_candidates(
     """(bpm, confidence, top-3 (bpm, score)) from a normalised envelope [N]."""
     log_bpm = np.arange(np.log(cfg.min_bpm), np.log(cfg.max_bpm), np.log1p(cfg.grid_step))
     periods = 60.0 * frame_rate / np.exp(log_bpm)
-    ac = autocorrelation(env, int(np.ceil(periods[0] * cfg.comb)) + 1)
+    ac = autocorrelation(env, min(int(np.ceil(periods[0] * cfg.comb)) + 1, env.size // 2))
     strength = _comb(ac, periods, cfg.comb)
     prior = np.exp(
         -0.5 * ((log_bpm - np.log(cfg.prior_bpm)) / (cfg.prior_octaves * np.log(2))) ** 2
@@ -140,7 +141,7 @@ def track_beats(env: np.ndarray, period: float, tightness: float) -> np.ndarray:
     -> beat frame indices (int64, rising)."""
     sigma = max(period / 32.0, 0.5)
     k = np.arange(-int(4 * sigma), int(4 * sigma) + 1)
-    local = np.convolve(env, np.exp(-0.5 * (k / sigma) ** 2), mode="same")
+    local = np.convolve(env, np.exp(-0.5 * (k / sigma) ** 2))[k.size // 2 : k.size // 2 + env.size]
     local = local / (local.std() or 1.0)
     lags = np.arange(max(1, int(round(period / 2))), int(round(2 * period)) + 1)
     txcost = -tightness * np.log(lags / period) ** 2

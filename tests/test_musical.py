@@ -124,11 +124,16 @@ def test_align_tempo_puts_target_onsets_on_the_input_grid(in_bpm, pattern, tg_bp
     aligned, raw = _onset_corr(x_in, out), _onset_corr(x_in, x_tg)
     assert aligned is not None and raw is not None
     assert aligned > raw + 0.1, (aligned, raw)
+    # the grid handed to loop_bars: the stretched target's tempo, the input's downbeat
+    assert info.grid_bpm == pytest.approx(in_bpm * 2.0 ** (-octave), rel=TEMPO_TOL)
+    assert info.grid_downbeat_s == info.input_downbeat_s
     rep = info.to_report()
     assert json.loads(json.dumps(rep)) == rep
+    # offset: the target's downbeat (at 0.9 s, found within 20 ms) moved onto the input's
+    assert info.target_downbeat_s == pytest.approx(0.9, abs=BEAT_TOL_S)
     assert rep["offset_s"] == pytest.approx(
-        info.input_downbeat_s - 0.9 / info.stretch_factor, abs=0.03
-    )
+        info.input_downbeat_s - info.target_downbeat_s / info.stretch_factor, abs=0.001
+    )  # 0.001: the report rounds to 1 ms
 
 
 def test_transpose_auto_takes_the_smallest_interval():

@@ -20,6 +20,7 @@ shifted so its first downbeat lands on the INPUT's, and pitch-shifted, plus an
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +34,21 @@ ALIGN_MODES = ("none", "tempo")
 TRANSPOSE_MODES = ("none", "auto")
 MAX_SHIFT = 12  # |semitones| accepted for an explicit --transpose N
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class AlignInfo:
     """What ``align_pair`` measured and did. Times in seconds, tempi in BPM, shifts in
-    semitones; ``None`` where a value was not measured (nothing requested)."""
+    semitones; ``None`` where a value was not measured (nothing requested).
+
+    ``input_downbeat_s``/``target_downbeat_s``: first downbeats in each source as read.
+    ``offset_s``: delay applied to the stretched TARGET (negative: its start dropped).
+    ``grid_bpm``/``grid_downbeat_s``: the returned TARGET's own beat grid (its tempo and
+    first downbeat in the returned audio), what :func:`plugin_host.musical.loop.loop_bars`
+    needs for ``--fit loop``; ``None`` when the TARGET has no reliable pulse (loop raw).
+    ``notes``: why something requested was not done, or how it was done.
+    """
 
     align: str
     transpose: str | int
@@ -53,6 +64,8 @@ class AlignInfo:
     target_key: str | None
     target_key_confidence: float | None
     shift_semitones: int
+    grid_bpm: float | None
+    grid_downbeat_s: float | None
     notes: tuple[str, ...]
 
     def to_report(self) -> dict[str, Any]:
@@ -76,6 +89,8 @@ class AlignInfo:
             "target_key": self.target_key,
             "target_key_confidence": r(self.target_key_confidence, 3),
             "shift_semitones": self.shift_semitones,
+            "grid_bpm": r(self.grid_bpm, 2),
+            "grid_downbeat_s": r(self.grid_downbeat_s, 3),
             "notes": list(self.notes),
         }
 
@@ -109,14 +124,15 @@ def tempo_match(input_bpm: float, target_bpm: float) -> tuple[float, int]:
 
 def _plan_tempo(
     a_in: ClipAnalysis, a_tg: ClipAnalysis, cfg: AnalysisConfig, notes: list[str]
-) -> tuple[float, int]:
+) -> tuple[float, int] | None:
+    """(stretch factor, octave), or ``None`` (with a note) when a clip has no pulse."""
     for name, a in (("INPUT", a_in), ("TARGET", a_tg)):
         if not a.tempo.reliable(cfg.tempo):
             notes.append(
                 f"align tempo: {name} has no reliable pulse (tempo confidence "
                 f"{a.tempo.confidence:.2f} < {cfg.tempo.min_confidence}); not stretched"
             )
-            return 1.0, 0
+            return None
     factor, octave = tempo_match(a_in.tempo.bpm, a_tg.tempo.bpm)
     if octave:
         notes.append(
@@ -173,7 +189,7 @@ def align_pair(
     """Stretch, shift and transpose ``target`` [C, T] to fit ``input`` [C, T] (both at
     ``sample_rate`` Hz); returns (target float32 [C, T'], AlignInfo). Pass analyses from
     :func:`analyse` to reuse them (variations); they are computed here otherwise, and only
-    when something is requested."""
+    when something is requested. Raises ValueError naming a bad ``align``/``transpose``."""
     if align not in ALIGN_MODES:
         raise ValueError(f"align {align!r}: choose one of {', '.join(ALIGN_MODES)}")
     transpose = parse_transpose(transpose)
@@ -181,32 +197,71 @@ def align_pair(
     tg = np.asarray(target, np.float32)
     if tg.ndim != 2:
         raise ValueError(f"target must be [C, T], got shape {tg.shape}")
+    if align == "none" and transpose == "none":
+        return tg, _info(align, transpose, None, None, cfg, None, 0.0, 0, [])
+    a_in = input_analysis or analyse(input, sample_rate, cfg)
+    a_tg = target_analysis or analyse(tg, sample_rate, cfg)
     notes: list[str] = []
-    a_in = a_tg = None
-    if align != "none" or transpose != "none":
-        a_in = input_analysis or analyse(input, sample_rate, cfg)
-        a_tg = target_analysis or analyse(tg, sample_rate, cfg)
-    factor, octave = (
-        _plan_tempo(a_in, a_tg, cfg, notes) if align == "tempo" and a_in and a_tg else (1.0, 0)
-    )
+    plan = _plan_tempo(a_in, a_tg, cfg, notes) if align == "tempo" else None
+    factor = plan[0] if plan else 1.0
     shift = _plan_shift(transpose, a_in, a_tg, cfg, notes)
-    out = tg
-    if factor != 1.0 or shift != 0:
-        import pedalboard  # deferred: 0.4 s to import, needed only when stretching
+    out = _stretch(tg, sample_rate, factor, shift, stretch or StretchConfig())
+    offset = _offset(a_in, a_tg, factor, notes) if plan else 0.0
+    out = _apply_offset(out, offset, sample_rate)
+    info = _info(align, transpose, a_in, a_tg, cfg, plan, offset, shift, notes)
+    log.info("align_pair: %s", info.to_report())
+    return out, info
 
-        st = stretch or StretchConfig()
-        out = pedalboard.time_stretch(
-            tg,
-            float(sample_rate),
-            stretch_factor=float(factor),
-            pitch_shift_in_semitones=float(shift),
-            high_quality=st.high_quality,
-            transient_mode=st.transient_mode,
-            preserve_formants=st.preserve_formants,
-        )
-    offset, db_in, db_tg = _offset(align, a_in, a_tg, factor, notes)
-    out = _apply_offset(np.ascontiguousarray(out, np.float32), offset, sample_rate)
-    info = AlignInfo(
+
+def _stretch(
+    tg: np.ndarray, sample_rate: int, factor: float, shift: int, st: StretchConfig
+) -> np.ndarray:
+    """Rubber Band time stretch / pitch shift of [C, T] (the input itself when neither)."""
+    if factor == 1.0 and shift == 0:
+        return tg
+    import pedalboard  # deferred: 0.4 s to import, needed only when stretching
+
+    out = pedalboard.time_stretch(
+        tg,
+        float(sample_rate),
+        stretch_factor=float(factor),
+        pitch_shift_in_semitones=float(shift),
+        high_quality=st.high_quality,
+        transient_mode=st.transient_mode,
+        preserve_formants=st.preserve_formants,
+    )
+    return np.ascontiguousarray(out, np.float32)
+
+
+def _offset(a_in: ClipAnalysis, a_tg: ClipAnalysis, factor: float, notes: list[str]) -> float:
+    """Seconds to delay the stretched TARGET so its first downbeat meets the INPUT's."""
+    db_in, db_tg = a_in.first_downbeat_s, a_tg.first_downbeat_s
+    if db_in is None or db_tg is None:
+        notes.append("align tempo: no beats found in INPUT or TARGET; downbeats not aligned")
+        return 0.0
+    return db_in - db_tg / factor
+
+
+def _info(
+    align: str,
+    transpose: str | int,
+    a_in: ClipAnalysis | None,
+    a_tg: ClipAnalysis | None,
+    cfg: AnalysisConfig,
+    plan: tuple[float, int] | None,
+    offset: float,
+    shift: int,
+    notes: list[str],
+) -> AlignInfo:
+    """The record of one alignment; ``plan`` is (factor, octave) when the tempo was matched."""
+    factor, octave = plan or (1.0, 0)
+    if a_tg is None or not a_tg.tempo.reliable(cfg.tempo):
+        grid_bpm, grid_db = None, None
+    elif plan is not None and a_in is not None:
+        grid_bpm, grid_db = a_tg.tempo.bpm * factor, a_in.first_downbeat_s
+    else:
+        grid_bpm, grid_db = a_tg.tempo.bpm, a_tg.first_downbeat_s
+    return AlignInfo(
         align=align,
         transpose=transpose,
         input_bpm=a_in.tempo.bpm if a_in else None,
@@ -214,31 +269,14 @@ def align_pair(
         octave_error=octave,
         stretch_factor=float(factor),
         offset_s=offset,
-        input_downbeat_s=db_in,
-        target_downbeat_s=db_tg,
+        input_downbeat_s=a_in.first_downbeat_s if a_in else None,
+        target_downbeat_s=a_tg.first_downbeat_s if a_tg else None,
         input_key=a_in.key.name if a_in else None,
         input_key_confidence=a_in.key.confidence if a_in else None,
         target_key=a_tg.key.name if a_tg else None,
         target_key_confidence=a_tg.key.confidence if a_tg else None,
         shift_semitones=shift,
+        grid_bpm=grid_bpm,
+        grid_downbeat_s=grid_db,
         notes=tuple(notes),
     )
-    return out, info
-
-
-def _offset(
-    align: str,
-    a_in: ClipAnalysis | None,
-    a_tg: ClipAnalysis | None,
-    factor: float,
-    notes: list[str],
-) -> tuple[float, float | None, float | None]:
-    """(offset_s, INPUT downbeat, TARGET downbeat after the stretch) for ``align``."""
-    if align != "tempo" or a_in is None or a_tg is None:
-        return 0.0, None, None
-    db_in, db_tg = a_in.first_downbeat_s, a_tg.first_downbeat_s
-    if db_in is None or db_tg is None:
-        notes.append("align tempo: no beats found in INPUT or TARGET; downbeats not aligned")
-        return 0.0, db_in, None
-    db_tg /= factor
-    return db_in - db_tg, db_in, db_tg

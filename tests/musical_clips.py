@@ -163,3 +163,42 @@ def chord_loop(
 
 def key_name(tonic: int, minor: bool) -> str:
     return f"{NOTE_NAMES[tonic]} {'minor' if minor else 'major'}"
+
+
+# The clips of docs/musical.md: name -> (maker, args); sample rate SR, 4 bars each.
+DEMO_CLIPS = {
+    "drums_90_rock.wav": (drum_loop, (90, "rock")),
+    "drums_100_breakbeat.wav": (drum_loop, (100, "breakbeat")),
+    "drums_128_four_floor.wav": (drum_loop, (128, "four_floor")),
+    "drums_140_halftime.wav": (drum_loop, (140, "halftime")),
+    "chords_76_C_major.wav": (chord_loop, (76, 0, False)),
+    "chords_84_F#_minor.wav": (chord_loop, (84, 6, True)),
+    "chords_112_A_minor.wav": (chord_loop, (112, 9, True)),
+    "chords_150_D_major.wav": (chord_loop, (150, 2, False)),
+}
+
+
+def write_clip(path: str, audio: np.ndarray, sr: int = SR) -> None:
+    """Write float32 [C, T] as a 32-bit float WAV, atomically (plugin_host.atomic)."""
+    from typing import BinaryIO, cast
+
+    from pedalboard.io import AudioFile
+
+    from plugin_host.atomic import AtomicFile
+
+    with (
+        AtomicFile(path) as af,
+        AudioFile(
+            cast(BinaryIO, af.file), "w", sr, audio.shape[0], bit_depth=32, format="wav"
+        ) as f,
+    ):
+        f.write(audio)
+
+
+if __name__ == "__main__":  # python tests/musical_clips.py DIR: write DEMO_CLIPS there
+    import sys
+    from pathlib import Path
+
+    folder = Path(sys.argv[1])
+    for name, (make, args) in DEMO_CLIPS.items():
+        write_clip(str(folder / name), make(*args))  # type: ignore[operator]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from musical_clips import SR, chord_loop, drum_loop
+from musical_clips import SR, chord_loop, drum_loop, write_clip
 
 from plugin_host.metrics import pearson
 from plugin_host.musical.align import align_pair, parse_transpose, smallest_shift, tempo_match
@@ -130,6 +130,7 @@ def test_align_tempo_puts_target_onsets_on_the_input_grid(in_bpm, pattern, tg_bp
     rep = info.to_report()
     assert json.loads(json.dumps(rep)) == rep
     # offset: the target's downbeat (at 0.9 s, found within 20 ms) moved onto the input's
+    assert info.target_downbeat_s is not None
     assert info.target_downbeat_s == pytest.approx(0.9, abs=BEAT_TOL_S)
     assert rep["offset_s"] == pytest.approx(
         info.input_downbeat_s - info.target_downbeat_s / info.stretch_factor, abs=0.001
@@ -260,3 +261,43 @@ def test_a_target_without_pulse_is_left_as_is_and_the_notes_say_why():
     assert info.stretch_factor == 1.0 and info.offset_s == 0.0 and info.shift_semitones == 0
     assert any("TARGET has no reliable pulse" in n for n in info.notes), info.notes
     assert any("INPUT key unclear" in n for n in info.notes), info.notes
+
+
+@pytest.mark.parametrize("sr", [22050, 48000, 96000])
+def test_other_sample_rates(sr):
+    """Frame sizes follow the rate (powers of two nearest the configured seconds)."""
+    d = analyse(drum_loop(128, "breakbeat", sr=sr), sr)
+    assert octave_error(d.tempo.bpm, 128, TEMPO_TOL) == 0, d.tempo.bpm
+    c = analyse(chord_loop(96, 7, True, sr=sr), sr)
+    assert octave_error(c.tempo.bpm, 96, TEMPO_TOL) == 0, c.tempo.bpm
+    assert c.key.name == "G minor" and c.key.reliable(), c.key
+    assert not d.key.reliable(), d.key
+
+
+def test_the_module_cli_prints_tempo_key_and_the_alignment(tmp_path: Path):
+    write_clip(str(tmp_path / "in.wav"), drum_loop(100, "breakbeat"))
+    write_clip(str(tmp_path / "tg.wav"), chord_loop(150, 2, False))
+    run = [sys.executable, "-m", "plugin_host.musical"]
+    done = subprocess.run(
+        [*run, "in.wav", "tg.wav"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert len(rows) == 3 and rows[0].split()[:2] == ["file", "bpm"]
+    assert rows[1].split()[1] == "100.03" and rows[2].split()[5:7] == ["D", "major"], rows
+    done = subprocess.run(
+        [*run, "--pair", "in.wav", "tg.wav"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    rep = json.loads(done.stdout)
+    assert rep["stretch_factor"] == pytest.approx(100 / 150 * 2, rel=TEMPO_TOL)
+    assert rep["octave_error"] == -1 and rep["shift_semitones"] == 0
+    assert any("INPUT key unclear" in n for n in rep["notes"])
+    done = subprocess.run(
+        [*run, "missing.wav"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1 and done.stderr == "error: missing.wav: file not found\n"

@@ -301,3 +301,4 @@ def test_the_module_cli_prints_tempo_key_and_the_alignment(tmp_path: Path):
         [*run, "missing.wav"], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 1 and done.stderr == "error: missing.wav: file not found\n"
+    assert done.stdout == ""

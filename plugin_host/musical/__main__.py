@@ -28,11 +28,11 @@ def read(path: str) -> tuple[np.ndarray, int]:
 
 
 def _table(paths: list[str]) -> None:
-    head = f"{'file':<24} {'bpm':>7} {'conf':>5} {'downbeat s':>10} {'conf':>5}  {'key':<9} {'conf':>6}"
-    print(head)
-    for p in paths:
-        audio, sr = read(p)
-        r = analyse(audio, sr).to_report()
+    rows = [analyse(*read(p)).to_report() for p in paths]  # all read before printing
+    print(
+        f"{'file':<24} {'bpm':>7} {'conf':>5} {'downbeat s':>10} {'conf':>5}  {'key':<9} {'conf':>6}"
+    )
+    for p, r in zip(paths, rows, strict=True):
         db = "-" if r["first_downbeat_s"] is None else f"{r['first_downbeat_s']:.3f}"
         dbc = "-" if r["downbeat_confidence"] is None else f"{r['downbeat_confidence']:.2f}"
         print(

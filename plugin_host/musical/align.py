@@ -160,6 +160,11 @@ def _plan_shift(
             )
             return 0
     shift = smallest_shift(a_tg.key.relative_major, a_in.key.relative_major)
+    if shift == 0 and a_tg.key.mode != a_in.key.mode:
+        notes.append(
+            f"transpose auto: TARGET {a_tg.key.name} has INPUT {a_in.key.name}'s notes (relative keys); no shift"
+        )
+        return 0
     notes.append(
         f"transpose auto: TARGET {a_tg.key.name} -> {shift:+d} semitones to fit INPUT {a_in.key.name}"
     )

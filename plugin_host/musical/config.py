@@ -43,6 +43,10 @@ class TempoConfig:
       of candidate tempi (0.05 %, far under the 2 % target).
     - ``comb``: number of multiples k·P of a candidate period P whose autocorrelations are
       averaged (the comb); more multiples sharpen the period estimate.
+    - ``subbeat_weight``: weight of A(P/2), the half-beat periodicity, added to the comb.
+      Measured on 78 synthetic loops (50-190 BPM): without it, two four-on-the-floor loops
+      (160, 174 BPM) read at 2/3 of their tempo; with 0.2 none do, and 53 of 78 read at the
+      written tempo, the rest at half or double (0.5 gave 49 of 78).
     - ``prior_bpm``/``prior_octaves``: log-Gaussian tempo prior (Ellis: 120 BPM, 1 octave)
       that breaks the ambiguity between P, 2P and P/2.
     - ``smooth_s``: the envelope's local mean over this window is subtracted (a high-pass)
@@ -59,6 +63,7 @@ class TempoConfig:
     max_bpm: float = 220.0
     grid_step: float = 0.0005
     comb: int = 4
+    subbeat_weight: float = 0.2
     prior_bpm: float = 120.0
     prior_octaves: float = 1.0
     smooth_s: float = 0.5

@@ -5,8 +5,9 @@ dynamic-programming beat tracking. numpy only.
    deviation, is autocorrelated (FFT; unbiased: each lag divided by its overlap; A(0) = 1)
    up to half the clip (longer lags rest on too few frame pairs).
 2. Each candidate tempo on a log grid gets the mean of A(k·P), k = 1..``comb``, for its
-   period P in frames (linear interpolation between lags), weighted by a log-Gaussian prior
-   around 120 BPM. The best candidate is refined by a parabola through its neighbours.
+   period P in frames (linear interpolation between lags), plus ``subbeat_weight`` · A(P/2)
+   (a beat is usually split in two: this rejects the dotted period 1.5·P that a comb alone
+   confuses with P), weighted by a log-Gaussian prior around 120 BPM. The best candidate is refined by a parabola through its neighbours.
    ``confidence`` is the comb mean at that period (a correlation: ~0 without a pulse).
 3. Beats: Ellis's dynamic programme on the envelope smoothed by a Gaussian of width P/32:
    C(t) = O(t) + max(0, max over τ in [t - 2P, t - P/2] of C(τ) - tightness·log((t - τ)/P)²)
@@ -114,6 +115,8 @@ def tempo_candidates(
     periods = 60.0 * frame_rate / np.exp(log_bpm)
     ac = autocorrelation(env, min(int(np.ceil(periods[0] * cfg.comb)) + 1, env.size // 2))
     strength = _comb(ac, periods, cfg.comb)
+    half = np.maximum(np.interp(periods / 2, np.arange(ac.size), ac), 0.0)
+    strength = strength + cfg.subbeat_weight * half
     prior = np.exp(
         -0.5 * ((log_bpm - np.log(cfg.prior_bpm)) / (cfg.prior_octaves * np.log(2))) ** 2
     )

@@ -50,7 +50,7 @@ def test_drum_loop_tempo_and_beats(bpm, pattern):
     # 4 bars at the estimated tempo: every tracked beat sits on the true grid (its octave)
     period = 60.0 / (bpm * 2.0**octave)
     beats = np.asarray(a.tempo.beats)
-    assert beats.size >= 4 * 4 * 2.0**octave - 2
+    assert beats.size >= 4 * 4 * 2.0**octave - 2  # 4 bars; a weak edge beat may be dropped
     dev = (beats - LEAD_S + period / 2) % period - period / 2
     assert np.abs(dev).max() < BEAT_TOL_S, dev
 
@@ -72,6 +72,7 @@ def test_chord_loop_tempo_key_and_downbeat(bpm, tonic, minor, name):
     # the chords change on beat 1 of each bar: the first downbeat is the first bar's start
     assert a.downbeat is not None
     assert abs(a.downbeat.first_s - lead) < BEAT_TOL_S, a.downbeat
+    # > 0.5: beat 1 scores over twice the next position (measured 0.81-0.85)
     assert a.downbeat.confidence > 0.5, a.downbeat
 
 
@@ -112,7 +113,7 @@ def test_align_tempo_puts_target_onsets_on_the_input_grid(in_bpm, pattern, tg_bp
     fr = onset_frames(out, SR)
     onsets = pick_onsets(fr.full, fr.frame_rate)
     onsets = onsets[onsets < x_in.shape[-1] / SR]
-    assert onsets.size >= 12
+    assert onsets.size >= 12  # chords struck on every beat: ~16 within the input's 4 bars
     err = _grid_error(onsets, LEAD_S, grid)
     assert np.abs(err).max() < GRID_TOL_S, err
     # and its first downbeat on the input's first downbeat

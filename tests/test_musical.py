@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from musical_clips import SR, chord_loop, drum_loop, write_clip
 
-from plugin_host.metrics import pearson
+from plugin_host.measures import pearson
 from plugin_host.musical.align import align_pair, parse_transpose, smallest_shift, tempo_match
 from plugin_host.musical.analysis import analyse
 from plugin_host.musical.config import KeyConfig

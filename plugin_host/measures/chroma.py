@@ -17,12 +17,18 @@ from plugin_host.measures.constants import (
 )
 
 
-def chroma_notes(n_freq: int, sample_rate: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
-    """(bins, notes): the STFT bins in [55, 5000] Hz and each one's MIDI note (the nearest
-    semitone of A4 = 440 Hz), int64 arrays of one length; a bin's pitch class is
-    ``note % 12`` (C = 0)."""
+def chroma_notes(
+    n_freq: int,
+    sample_rate: int,
+    n_fft: int,
+    fmin_hz: float = CHROMA_FMIN_HZ,
+    fmax_hz: float = CHROMA_FMAX_HZ,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(bins, notes): the STFT bins in [fmin_hz, fmax_hz] (the report's 55–5000 Hz unless
+    told) and each one's MIDI note (the nearest semitone of A4 = 440 Hz), int64 arrays of
+    one length; a bin's pitch class is ``note % 12`` (C = 0)."""
     freqs = np.arange(n_freq) * sample_rate / n_fft
-    bins = np.flatnonzero((freqs >= CHROMA_FMIN_HZ) & (freqs <= CHROMA_FMAX_HZ))
+    bins = np.flatnonzero((freqs >= fmin_hz) & (freqs <= fmax_hz))
     if bins.size == 0:
         raise ValueError(f"no STFT bin in the chroma band at {sample_rate} Hz, n_fft {n_fft}")
     note = np.round(12 * np.log2(freqs[bins] / CHROMA_A4_HZ) + 69).astype(np.int64)
@@ -38,8 +44,15 @@ class ChromaFold:
     to octaves (fast enough for the streamed report).
     """
 
-    def __init__(self, n_freq: int, sample_rate: int, n_fft: int) -> None:
-        bins, note = chroma_notes(n_freq, sample_rate, n_fft)
+    def __init__(
+        self,
+        n_freq: int,
+        sample_rate: int,
+        n_fft: int,
+        fmin_hz: float = CHROMA_FMIN_HZ,
+        fmax_hz: float = CHROMA_FMAX_HZ,
+    ) -> None:
+        bins, note = chroma_notes(n_freq, sample_rate, n_fft, fmin_hz, fmax_hz)
         self.bins = slice(int(bins[0]), int(bins[-1]) + 1)
         self.starts = np.flatnonzero(np.diff(note, prepend=note[0] - 1))  # first bin of a note
         base = (note[0] // 12) * 12  # a C at or below the lowest note
@@ -80,10 +93,18 @@ class ChromaCosine:
         return float((dot[ok] / (na[ok] * nb[ok])).mean())
 
 
-def chroma(mag: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
-    """Whole clip: |STFT| [..., F, N] -> chroma float64 [12, N] (summed over leading dims)."""
+def chroma(
+    mag: np.ndarray,
+    sample_rate: int,
+    n_fft: int,
+    fmin_hz: float = CHROMA_FMIN_HZ,
+    fmax_hz: float = CHROMA_FMAX_HZ,
+) -> np.ndarray:
+    """Whole clip: |STFT| [..., F, N] -> chroma float64 [12, N] (summed over leading dims),
+    bins in [fmin_hz, fmax_hz] (the report's band unless told)."""
     m = np.asarray(mag, np.float64)
-    return ChromaFold(m.shape[-2], sample_rate, n_fft)(np.swapaxes(m * m, -1, -2)).T
+    fold = ChromaFold(m.shape[-2], sample_rate, n_fft, fmin_hz, fmax_hz)
+    return fold(np.swapaxes(m * m, -1, -2)).T
 
 
 def chroma_cos(mag_a: np.ndarray, mag_b: np.ndarray, sample_rate: int, n_fft: int) -> float | None:

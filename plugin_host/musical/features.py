@@ -1,7 +1,7 @@
 """Frame features for the musical analysis: onset envelopes and chroma, from the host's STFT.
 
 The spectral flux and the chroma folding are the host's own measures
-(:func:`plugin_host.metrics.onset_envelope`, :func:`plugin_host.metrics.chroma`); this module
+(:func:`plugin_host.measures.band_onset_envelope`, :func:`plugin_host.measures.chroma`); this module
 only picks the frame sizes (:mod:`plugin_host.musical.config`) and downmixes to mono.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from plugin_host.dsp import HostDSP
-from plugin_host.metrics import band_onset_envelope, chroma
+from plugin_host.measures import band_onset_envelope, chroma
 from plugin_host.musical.config import KeyConfig, OnsetConfig, pow2_samples
 
 

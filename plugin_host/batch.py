@@ -310,8 +310,10 @@ def main(argv: list[str]) -> int:
         p.error(f"--output-gain-db {args.output_gain_db}: not a finite number")
     started = time.perf_counter()
     try:
-        args.model, label = resolve_model(args.model)
-        print(f"creative-agent render-batch: model: {label}", file=sys.stderr)
+        given = args.model
+        args.model, label = resolve_model(given)
+        if given is None:
+            print(f"creative-agent render-batch: model: {label}", file=sys.stderr)
         if args.summary:
             _check_summary(Path(args.summary), Path(args.manifest), Path(args.model))
         rows, results = run_batch(

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from bench.faults import worker_pid
 from training.checkpoint import read_checkpoint
 
 pytestmark = pytest.mark.slow
@@ -63,23 +64,6 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _worker_pid(out: Path, rank: int) -> int | None:
-    """The pid of the first-generation worker of ``rank`` training into ``out``."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            environ = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:  # gone, or not ours
-            continue
-        ours = str(out).encode() in cmdline and b"training.train" in cmdline
-        first = f"RANK={rank}".encode() in environ and b"TORCHELASTIC_RESTART_COUNT=0" in environ
-        if ours and first:
-            return int(entry.name)
-    return None
-
-
 def test_sigkilled_rank_resumes_with_identical_weights(reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     cmd = _train_cmd(out, "--nproc", "2", "--max_restarts", "1")
@@ -89,10 +73,11 @@ def test_sigkilled_rank_resumes_with_identical_weights(reference: Path, tmp_path
     while not first.exists():  # mid-epoch 1: step 2 of 6 is saved
         assert proc.poll() is None and time.monotonic() < deadline, "run ended before step 2"
         time.sleep(0.02)
-    pid = _worker_pid(out, 1)
+    pid = worker_pid(out, 1)
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     _, stderr = proc.communicate(timeout=TIMEOUT)
+    (tmp_path / "stderr.txt").write_text(stderr)  # the whole story, for a failure
     assert proc.returncode == 0, stderr[-3000:]
     log = (out / "train.log").read_text()
     assert "after restart 1" in log, log

@@ -158,3 +158,25 @@ def test_sigkill_during_a_checkpoint_write_leaves_the_previous_one(tmp_path: Pat
     # nothing half-written is visible: every file in the folder loads
     for p in (run / "checkpoints").iterdir():
         assert read_train_state(p)["ballast"].shape == (16 * 2**20,)
+
+
+def test_a_restarted_group_rendezvouses_under_its_own_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """torchrun's store outlives a restart; keys the dead ranks left (their gloo addresses)
+    must not be read by the new ones, so restart K uses the prefix ``restart_K``."""
+    from datetime import timedelta
+
+    import torch.distributed as dist
+
+    from training.distrib import _restart_store
+
+    server = dist.TCPStore("127.0.0.1", 0, 1, is_master=True, timeout=timedelta(seconds=10))
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(server.port))
+    monkeypatch.setenv("TORCHELASTIC_USE_AGENT_STORE", "True")  # the agent hosts the store
+    server.set("rank_1", "stale address")
+    store = _restart_store(0, 2, restart=1)
+    store.set("rank_1", "fresh address")
+    assert server.get("rank_1") == b"stale address"
+    assert server.get("restart_1/rank_1") == b"fresh address"

@@ -1,4 +1,4 @@
-"""``python -m bench.faults [--out DIR] [--json]``: the cost of a fault in an elastic run.
+"""``python -m bench.faults [--out DIR] [--record FILE]``: the cost of a fault in an elastic run.
 
 A tiny 2-process CPU job (``creative-agent train --nproc 2 --max_restarts 1``, step
 checkpoints every :data:`EVERY` steps) is started; halfway between two step checkpoints
@@ -7,7 +7,8 @@ rank 1 is SIGKILLed. Measured: the seconds from the kill to training resumed (th
 failure, stopped the group, restarted it, the processes imported torch, rendezvoused,
 read the checkpoint and rebuilt the validation set) and the steps lost (the steps done
 since the newest checkpoint, estimated from the time per step between two checkpoints;
-at most ``EVERY - 1``)."""
+at most ``EVERY - 1``). ``--record docs/faults.json`` keeps the figures; ``make bench``
+puts them in ``docs/benchmarks.md`` (:func:`md_faults`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from plugin_host.atomic import write_json
 
 EVERY = 4
 FLAGS = [
@@ -99,18 +102,51 @@ def measure(out: Path, timeout_s: float = 600.0) -> dict[str, Any]:
     }
 
 
+RECORD = "faults.json"  # beside benchmarks.md: bench.run reads it from its --out folder
+
+
+def md_faults(r: dict[str, Any]) -> list[str]:
+    """The benchmark document's fault section, from ``r["faults"]`` (a :func:`measure`
+    record), or nothing when no fault was measured."""
+    f = r.get("faults")
+    if not f:
+        return []
+    load = ", ".join(f"{x:.1f}" for x in f["load_average"])
+    return [
+        "## 8. Faults (`python -m bench.faults --record docs/faults.json`, not timed by `make bench`)",
+        "",
+        "| fault | kill → training resumed (s) | steps lost (estimated) | s per step | bound |",
+        "|---|---:|---:|---:|---|",
+        f"| rank 1 of 2 SIGKILLed halfway between step checkpoints (every {f['steps_lost_bound'] + 1} "
+        f"steps), `--max_restarts 1` | {f['kill_to_resumed_s']:.1f} | "
+        f"{f['steps_lost_estimate']:.1f} | {f['seconds_per_step']:.3f} | "
+        f"at most checkpoint_every − 1 = {f['steps_lost_bound']} |",
+        "",
+        f"Resumed at epoch {f['resumed_epoch']} step {f['resumed_step']} after restart "
+        f"{f['restart']}. The time is torchrun noticing the failure, stopping and restarting the "
+        "group, the new processes importing torch, rendezvousing, reading the checkpoint and "
+        f"rebuilding the validation set; load average {load} while measuring (nice 19, another "
+        f"training running). Command: `{f['command']}`.",
+        "",
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.faults",
         description="Time from a SIGKILLed worker to training resumed, and the steps lost.",
     )
     parser.add_argument("--out", type=Path, help="run folder (default: a temporary one)")
+    parser.add_argument("--record", type=Path, help=f"also write the figures to FILE ({RECORD})")
     args = parser.parse_args(argv)
     if args.out is not None:
-        print(json.dumps(measure(args.out)))
-        return 0
-    with tempfile.TemporaryDirectory(prefix="faults-") as tmp:
-        print(json.dumps(measure(Path(tmp) / "run")))
+        result = measure(args.out)
+    else:
+        with tempfile.TemporaryDirectory(prefix="faults-") as tmp:
+            result = measure(Path(tmp) / "run")
+    if args.record is not None:
+        write_json(args.record, result, overwrite=True)
+    print(json.dumps(result))
     return 0
 
 

@@ -180,3 +180,15 @@ def test_a_restarted_group_rendezvouses_under_its_own_prefix(
     store.set("rank_1", "fresh address")
     assert server.get("rank_1") == b"stale address"
     assert server.get("restart_1/rank_1") == b"fresh address"
+
+
+def test_the_fault_record_becomes_a_benchmark_section() -> None:
+    from bench.faults import md_faults
+
+    assert md_faults({}) == []  # nothing measured: no section
+    record = dict(command="creative-agent train ...", seconds_per_step=0.25, resumed_epoch=1,
+                  resumed_step=8, restart=1, kill_to_resumed_s=17.6, steps_lost_estimate=2.0,
+                  steps_lost_bound=3, load_average=[6.0, 5.4, 6.2])  # fmt: skip
+    text = "\n".join(md_faults({"faults": record}))
+    assert "| 17.6 | 2.0 | 0.250 | at most checkpoint_every − 1 = 3 |" in text
+    assert "resumed at epoch 1 step 8 after restart 1".capitalize() in text

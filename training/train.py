@@ -156,10 +156,10 @@ class Trainer:
         else:
             n = len(states) if isinstance(states, list) else 1
             log.warning(
-                "%s: saved by %d rank(s), resuming on %d: fresh RNG streams (results will "
-                "differ from an uninterrupted run)", path, n, self.env.world_size
+                "%s: saved by %d rank(s), resuming on %d: another global batch and data "
+                "split (results will differ from an uninterrupted run)", path, n,
+                self.env.world_size,
             )  # fmt: skip
-            seed_everything(self.cfg.seed + 1 + self.env.rank + 7919 * self.epoch)
         log.info("resumed from %s at epoch %d, step %d", path, self.epoch, self.step)
 
     def _state(

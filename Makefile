@@ -6,13 +6,14 @@ STAMP  := $(VENV)/.installed
 DEMO_DIR ?= runs/demo
 PY_DIRS := plugin_host model training export bench tests
 
-.PHONY: demo test lint bench experiment experiment-real default-model sysdeps soundfonts clean help
+.PHONY: demo test lint bench gpu-check experiment experiment-real default-model sysdeps soundfonts clean help
 
 help:
 	@echo "make demo        create .venv, install, train a small model, export, render, report"
 	@echo "make test        run the test suite (CPU, a few minutes)"
 	@echo "make lint        ruff + mypy + import-linter (layers)"
 	@echo "make bench       benchmarks -> docs/benchmarks.md, docs/bench.json"
+	@echo "make gpu-check   GPU paths in one JSON summary (skipped without CUDA; <= 5 min)"
 	@echo "make experiment  the seed-fix experiment -> docs/experiment-seed-fix.md"
 	@echo "make experiment-real  real-instrument ablation -> docs/experiment-real-instruments.md"
 	@echo "make default-model    retrain the bundled model -> plugin_host/models, docs/model-card.md"
@@ -64,6 +65,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/creative-agent bench --out docs
+
+gpu-check: $(STAMP)
+	$(BIN)/creative-agent check-gpu
 
 experiment: $(STAMP)
 	$(BIN)/creative-agent experiment seed-fix --out runs/experiment --docs docs

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.config import RSS_RATIO_KEY, SETTLE_S
+from bench.faults import md_faults
 from bench.markdown_sections import (
     fmt,
     md_baselines,
@@ -146,6 +147,6 @@ def to_markdown(r: dict[str, Any]) -> str:
             "",
         ]
     parts = (_md_machine, _md_targets, md_host, md_chains, md_memory, md_baselines, md_train)
-    for part in (*parts, md_gpu, _md_note):
+    for part in (*parts, md_gpu, md_faults, _md_note):
         lines += part(r)
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import math
 import os
@@ -19,6 +20,7 @@ import numpy as np
 from bench.config import PAIR_SEED, RSS_RATIO_KEY, SAMPLE_RATE, SCHEMA, TARGETS, BenchConfig
 from bench.context import Setup, machine_info, prepare
 from bench.end_to_end import section_chains
+from bench.faults import RECORD
 from bench.gpu import section_gpu
 from bench.host_vs_torch import section_host
 from bench.memory import section_memory
@@ -117,6 +119,9 @@ def run(cfg: BenchConfig) -> dict[str, Any]:
     results["runs_s"] = runs
     results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results["total_seconds"] = round(time.perf_counter() - started, 1)
+    recorded = cfg.out / RECORD  # python -m bench.faults --record (not re-measured here)
+    if recorded.is_file():
+        results["faults"] = json.loads(recorded.read_text(encoding="utf-8"))
     finite: dict[str, Any] = plain_json(results)
     return finite
 

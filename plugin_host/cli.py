@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "the real-instrument ablation (trains; ~15 min a recipe)",
     ),
     "default-model": ("bench.default_model", "regenerate the bundled model and docs/model-card.md"),
+    "check-gpu": ("bench.check_gpu", "GPU paths: ORT CUDA, CUDA parity, NCCL, bench GPU (~5 min)"),
 }
 
 

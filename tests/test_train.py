@@ -125,4 +125,4 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "\n" not in err
     assert main(["--train_pairs", "1", "--batch_size", "2", "--model_size", "tiny",
                  "--out", str(tmp_path / "r")]) == 1  # fmt: skip
-    assert "fewer than batch_size 2" in capsys.readouterr().err
+    assert "fewer than the global batch 2 (1 rank(s) × batch_size 2)" in capsys.readouterr().err

@@ -4,7 +4,7 @@ Every ``TrainConfig`` field becomes a flag of the same name (``--lr 1e-3``); a b
 field ``x`` becomes ``--x`` / ``--no_x``. The help text is the field's
 ``metadata["help"]`` in ``training/config.py``. Launch options that are not part of the config: ``--config FILE``
 (TOML, flat ``key = value`` with field names), ``--resume [CKPT]``, ``--nproc N`` and
-``--print_config``.
+``--print_config``, ``--max_restarts R``.
 
 Precedence: ``TrainConfig`` defaults < preset (``--preset``, else the TOML's ``preset``,
 else ``default``; ``none`` for bare defaults) < TOML values < explicit flags. When
@@ -38,6 +38,7 @@ class RunArgs:
     resume: Path | None
     nproc: int | None
     print_config: bool
+    max_restarts: int = 0
 
 
 def field_types() -> dict[str, type]:
@@ -72,6 +73,13 @@ def build_parser(prog: str = "creative-agent train") -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="start N processes with torchrun (DDP) on this machine",
+    )
+    launch.add_argument(
+        "--max_restarts",
+        type=int,
+        metavar="R",
+        help="with --nproc: torchrun restarts the workers up to R times after a failure; "
+        "they resume from the newest checkpoint in OUT (default 0)",
     )
     launch.add_argument(
         "--print_config", action="store_true", help="print the resolved config as TOML and exit"
@@ -184,6 +192,9 @@ def parse_args(argv: list[str]) -> RunArgs:
     config_path = ns.pop("config", None)
     resume_arg = ns.pop("resume", None)
     nproc = ns.pop("nproc", None)
+    max_restarts = int(ns.pop("max_restarts", 0))
+    if max_restarts < 0:
+        raise ValueError(f"--max_restarts must be >= 0, got {max_restarts}")
     print_config = bool(ns.pop("print_config", False))
     if nproc is not None and nproc < 1:
         raise ValueError(f"--nproc must be >= 1, got {nproc}")
@@ -202,4 +213,6 @@ def parse_args(argv: list[str]) -> RunArgs:
         if not stored:
             raise ValueError(f"{resume}: checkpoint holds no training config; cannot resume")
     cfg = resolve(ns, toml, stored)
-    return RunArgs(cfg=cfg, resume=resume, nproc=nproc, print_config=print_config)
+    return RunArgs(
+        cfg=cfg, resume=resume, nproc=nproc, print_config=print_config, max_restarts=max_restarts
+    )

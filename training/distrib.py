@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import torch
@@ -72,6 +73,23 @@ def pick_device(pref: str, local_rank: int) -> torch.device:
     return torch.device("cuda", local_rank % torch.cuda.device_count())
 
 
+def _restart_store(rank: int, world: int, restart: int) -> dist.Store:
+    """The rendezvous store for torchrun's ``restart``-th restart of the group, under the
+    prefix ``restart_K``. torch's ``env://`` store has no per-attempt prefix, and the
+    agent's store outlives a restart: the new ranks could read the dead ranks' gloo
+    addresses and fail with "connectFullMesh ... Connection refused" (seen here)."""
+    agent = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
+    base = dist.TCPStore(
+        os.environ.get("MASTER_ADDR", "127.0.0.1"),
+        _env_int("MASTER_PORT", 29500),
+        world,
+        is_master=not agent and rank == 0,
+        timeout=timedelta(minutes=30),
+        multi_tenant=True,
+    )
+    return dist.PrefixStore(f"restart_{restart}", base)
+
+
 def setup(device: str = "auto") -> DistEnv:
     """Join the process group torchrun describes (if any) and choose this rank's device.
 
@@ -95,6 +113,10 @@ def setup(device: str = "auto") -> DistEnv:
             kwargs: dict[str, Any] = {"backend": backend}
             if dev.type == "cuda":
                 kwargs["device_id"] = dev
+            restart = _env_int("TORCHELASTIC_RESTART_COUNT", 0)
+            if restart > 0:
+                store = _restart_store(rank, world, restart)
+                kwargs.update(store=store, rank=rank, world_size=world)
             dist.init_process_group(**kwargs)
         log.info("rank %d/%d on %s (%s)", rank, world, dev, backend)
     return DistEnv(rank, world, local_rank, dev, backend)

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from model import AgentConfig, CreativeAgent
@@ -39,65 +39,24 @@ from training.checkpoint import CheckpointError, read_train_state, save_checkpoi
 from training.cli_args import parse_args, to_toml
 from training.config import TrainConfig
 from training.curves import plot_curves
+from training.datasets import make_dataset
 from training.discriminator import MultiScaleSTFTDiscriminator
 from training.epoch_sums import EpochSums
 from training.launch import launch_torchrun, torchrun_command
 from training.logbook import Logbook, MetricsLog, format_epoch, red_flags
 from training.losses import discriminator_losses, generator_losses
+from training.order import StepBatches, step_seed
 from training.rng import draw_balance, random_gain, rng_state, seed_everything, set_rng_state
+from training.run_checkpoints import newest_checkpoint, prune, restart_count, step_path
 from training.torch_measures import energy_share, mask_stats, pearson
 
 log = logging.getLogger("training.train" if __name__ == "__main__" else __name__)
 
 # torchrun_command: re-exported for export/bench.py (its home is training/launch.py)
-__all__ = ["main", "torchrun_command", "train"]
+__all__ = ["main", "make_dataset", "torchrun_command", "train"]
 
 # metrics that depend on wall-clock time or on the rank, not on the training itself
 VOLATILE_KEYS = ("epoch_seconds",)
-
-
-# ------------------------------------------------------------------------------ data
-
-
-def make_dataset(cfg: TrainConfig, model_cfg: AgentConfig, channels: int = 2) -> Dataset[Any]:
-    """Training pairs: synthetic (``training.data.synth.SynthPairs`` over the training
-    distribution, ``crop_seconds`` long), sampled instruments (``soundfont``:
-    ``training.data.soundfont.SoundFontPairs``, training split, cached in ``data_cache``),
-    both interleaved (``mix``), or ``DIR/input`` + ``DIR/target`` files
-    (``training.data.folder.FolderPairs``). Items: {"input", "target"} Tensor[C, T]."""
-    if cfg.data in ("synthetic", "soundfont", "mix"):
-        from training.data.synth import SynthPairs, train_config
-
-        kw: dict[str, Any] = dict(
-            seconds=cfg.crop_seconds, sample_rate=model_cfg.sample_rate, channels=channels
-        )
-        if cfg.data == "synthetic":
-            return SynthPairs(train_config(**kw), cfg.train_pairs, cfg.seed)
-        from training.data.soundfont import MixedPairs, SoundFontConfig, SoundFontPairs
-
-        n = cfg.train_pairs if cfg.data == "soundfont" else max(cfg.train_pairs // 2, 1)
-        sf = SoundFontPairs(
-            SoundFontConfig(split="train", **kw), n, cfg.seed, cfg.data_cache or None
-        )
-        if cfg.data == "soundfont":
-            return sf
-        return MixedPairs(SynthPairs(train_config(**kw), n, cfg.seed), sf)
-    root = Path(cfg.data)
-    if not (root / "input").is_dir() or not (root / "target").is_dir():
-        raise ValueError(
-            f"--data {root}: expected synthetic, soundfont, mix or a folder with input/ and target/"
-        )
-    from training.data.folder import FolderPairs
-
-    return FolderPairs(
-        root / "input",
-        root / "target",
-        sample_rate=model_cfg.sample_rate,
-        channels=channels,
-        crop_seconds=cfg.crop_seconds,
-        n_items=cfg.train_pairs,
-        seed=cfg.seed,
-    )
 
 
 # ------------------------------------------------------------------------------ trainer
@@ -106,12 +65,19 @@ def make_dataset(cfg: TrainConfig, model_cfg: AgentConfig, channels: int = 2) ->
 class Trainer:
     """One training run on this rank (see the module docstring)."""
 
-    def __init__(self, cfg: TrainConfig, env: distrib.DistEnv, resume: Path | None) -> None:
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        env: distrib.DistEnv,
+        resume: Path | None,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
         self.cfg = dataclasses.replace(cfg)  # live copy: auto_balance may change it
         self.env = env
         self.run_dir = Path(cfg.out)
         self.cuda = env.device.type == "cuda"
-        payload = read_train_state(resume) if resume is not None else None
+        if payload is None and resume is not None:
+            payload = read_train_state(resume)
 
         seed_everything(cfg.seed)  # same initial weights on every rank
         model_cfg = AgentConfig.preset(cfg.model_size)
@@ -133,24 +99,15 @@ class Trainer:
             self.disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=cfg.lr)
 
         self.dataset = make_dataset(cfg, model_cfg)
-        per_rank = len(self.dataset) // env.world_size  # type: ignore[arg-type]
-        if per_rank < cfg.batch_size:
+        self.n_items: int = len(self.dataset)  # type: ignore[arg-type]
+        self.global_batch = cfg.batch_size * env.world_size
+        if self.n_items < self.global_batch:
             raise ValueError(
-                f"train_pairs: {len(self.dataset)} pairs give {per_rank} per rank, fewer than "  # type: ignore[arg-type]
-                f"batch_size {cfg.batch_size}"
+                f"train_pairs: {self.n_items} pairs are fewer than the global batch "
+                f"{self.global_batch} ({env.world_size} rank(s) × batch_size {cfg.batch_size})"
             )
-        self.sampler: DistributedSampler[Any] = DistributedSampler(
-            self.dataset, env.world_size, env.rank, shuffle=True, seed=cfg.seed, drop_last=True
-        )
-        self.loader = DataLoader(
-            self.dataset,
-            batch_size=cfg.batch_size,
-            sampler=self.sampler,
-            num_workers=cfg.num_workers,
-            drop_last=True,
-            pin_memory=self.cuda,
-        )
         self.resumed_from = resume
+        self.partial: EpochSums | None = None  # a mid-epoch checkpoint's sums (this rank)
         self.epoch = 0  # epochs completed
         self.step = 0
         self.best_key: tuple[int, float] | None = None
@@ -186,6 +143,10 @@ class Trainer:
             self.best_key = (int(best["key"][0]), float(best["key"][1]))
             self.best_epoch = int(best["epoch"])
         self.last_metrics = dict(payload.get("metrics") or {})
+        partial = payload.get("partial_sums")  # mid-epoch: every rank's running sums
+        if isinstance(partial, list) and len(partial) == self.env.world_size:
+            self.partial = EpochSums()
+            self.partial.sums, self.partial.counts = partial[self.env.rank]
         if self.cfg.auto_balance:
             stored = payload["train_config"].get("loss_weight_input", self.cfg.loss_weight_input)
             self.cfg.loss_weight_input = float(stored)
@@ -195,14 +156,17 @@ class Trainer:
         else:
             n = len(states) if isinstance(states, list) else 1
             log.warning(
-                "%s: saved by %d rank(s), resuming on %d: fresh RNG streams (results will "
-                "differ from an uninterrupted run)", path, n, self.env.world_size
+                "%s: saved by %d rank(s), resuming on %d: another global batch and data "
+                "split (results will differ from an uninterrupted run)", path, n,
+                self.env.world_size,
             )  # fmt: skip
-            seed_everything(self.cfg.seed + 1 + self.env.rank + 7919 * self.epoch)
         log.info("resumed from %s at epoch %d, step %d", path, self.epoch, self.step)
 
-    def _state(self, metrics: dict[str, Any], rng: list[dict[str, Any]]) -> dict[str, Any]:
+    def _state(
+        self, metrics: dict[str, Any], rng: list[dict[str, Any]], partial: list[Any] | None = None
+    ) -> dict[str, Any]:
         state: dict[str, Any] = {
+            "partial_sums": partial,
             "train_config": self.cfg.to_dict(),
             "epoch": self.epoch,
             "step": self.step,
@@ -221,21 +185,32 @@ class Trainer:
     # -- one epoch -----------------------------------------------------------------
 
     def _batches(self, epoch_index: int) -> Iterator[dict[str, torch.Tensor]]:
-        """``steps_per_epoch`` batches, passing over the sampler as often as needed."""
-        n, sweep = 0, 0
-        while True:
-            self.sampler.set_epoch(epoch_index * 10_000 + sweep)
-            for batch in self.loader:
-                yield batch
-                n += 1
-                if n == self.cfg.steps_per_epoch:
-                    return
-            sweep += 1
+        """This rank's batches from the current global step to the end of epoch
+        ``epoch_index`` (``training.order``: a function of the seed and the step)."""
+        cfg, env = self.cfg, self.env
+        stop = (epoch_index + 1) * cfg.steps_per_epoch
+        sampler = StepBatches(
+            self.n_items, cfg.seed, env.rank, env.world_size, cfg.batch_size, self.step, stop
+        )
+        loader = DataLoader(
+            self.dataset, batch_sampler=sampler, num_workers=cfg.num_workers, pin_memory=self.cuda
+        )
+        yield from loader
+
+    def _save_step(self, sums: EpochSums) -> None:
+        """Checkpoint after this global step (every rank joins: the sums are gathered)."""
+        partial = distrib.all_gather_objects(self.env, (sums.sums, sums.counts))
+        rng = distrib.all_gather_objects(self.env, rng_state(self.env.device))
+        if self.env.is_main:
+            state = self._state(self.last_metrics, rng, partial)
+            save_checkpoint(step_path(self.run_dir, self.step), self.agent, **state)
+            prune(self.run_dir, self.cfg.keep_checkpoints)
 
     def _train_step(
         self, batch: dict[str, torch.Tensor], gan_active: bool, sums: EpochSums
     ) -> None:
         cfg, dev = self.cfg, self.env.device
+        seed_everything(step_seed(cfg.seed, self.step, self.env.rank))
         x = random_gain(batch["input"].float(), cfg.gain_db).to(dev, non_blocking=True)
         y = random_gain(batch["target"].float(), cfg.gain_db).to(dev, non_blocking=True)
         bal = draw_balance(cfg, x.shape[0], dev)
@@ -292,16 +267,20 @@ class Trainer:
         e = self.epoch  # 0-based index of the epoch being trained
         t0 = time.perf_counter()
         gan_active = self.disc is not None and e >= cfg.gan_warmup_epochs
-        sums = EpochSums()
+        sums, self.partial = self.partial or EpochSums(), None
+        done = self.step - e * cfg.steps_per_epoch  # > 0 when resumed mid-epoch
         self.model.train()
         show = env.is_main and cfg.progress and sys.stderr.isatty()
         with tqdm(
-            total=cfg.steps_per_epoch, desc=f"Epoch {e + 1}/{cfg.epochs}", disable=not show,
-            leave=False, file=sys.stderr, dynamic_ncols=True,
+            total=cfg.steps_per_epoch, initial=done, desc=f"Epoch {e + 1}/{cfg.epochs}",
+            disable=not show, leave=False, file=sys.stderr, dynamic_ncols=True,
         ) as bar:  # fmt: skip
             for batch in self._batches(e):
                 self._train_step(batch, gan_active, sums)
                 bar.update(1)
+                every = cfg.checkpoint_every
+                if every > 0 and self.step % every == 0 and self.step % cfg.steps_per_epoch:
+                    self._save_step(sums)
                 bar.set_postfix(loss=f"{sums.sums['loss/total'] / sums.counts['loss/total']:.4f}")
         metrics: dict[str, Any] = distrib.mean_over_ranks(env, sums.sums, sums.counts)
         self.epoch += 1
@@ -365,8 +344,17 @@ class Trainer:
                 env.backend or "single process", cfg.preset or "none", self.epoch + 1,
                 cfg.epochs, self.run_dir,
             )  # fmt: skip
+        if env.is_main:
+            log.info(
+                "global batch %d (%d rank(s) × batch_size %d, disjoint items per rank), "
+                "checkpoint every %d step(s), keeping %d", self.global_batch, env.world_size,
+                cfg.batch_size, cfg.checkpoint_every, cfg.keep_checkpoints,
+            )  # fmt: skip
         if self.resumed_from is not None:
-            self.logbook.write(f"Resumed from {self.resumed_from} after epoch {self.epoch}")
+            self.logbook.write(
+                f"Resumed from {self.resumed_from}: resumed at epoch {self.epoch + 1} step "
+                f"{self.step} after restart {restart_count()}"
+            )
         if self.epoch >= cfg.epochs:
             log.info("%s: already trained %d of %d epochs", self.run_dir, self.epoch, cfg.epochs)
         while self.epoch < cfg.epochs:
@@ -376,11 +364,19 @@ class Trainer:
 
 def train(cfg: TrainConfig, resume: str | Path | None = None) -> dict[str, Any]:
     """Train with ``cfg`` in this process (one rank of a torchrun job when its environment
-    says so); ``resume``: a ``last.pt`` to continue from. Returns the last epoch's
+    says so); ``resume``: a ``last.pt`` to continue from. After a torchrun restart
+    (``TORCHELASTIC_RESTART_COUNT`` > 0) and without ``resume``, every rank resumes from the
+    newest complete checkpoint of the run folder (rank 0 reads it; the others receive it).
+    Returns the last epoch's
     metrics (the same on every rank) plus ``best_epoch`` and ``run_dir``."""
     env = distrib.setup(cfg.device)
     try:
-        return Trainer(cfg, env, Path(resume) if resume is not None else None).run()
+        path = Path(resume) if resume is not None else None
+        payload = None
+        if path is None and restart_count() > 0:  # torchrun restarted us: pick up the run
+            found = newest_checkpoint(Path(cfg.out)) if env.is_main else None
+            path, payload = distrib.broadcast_object(env, found) or (None, None)
+        return Trainer(cfg, env, path, payload).run()
     finally:
         distrib.teardown(env)
 
@@ -398,8 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.print_config:
         print(to_toml(args.cfg), end="")
         return 0
-    if args.nproc is not None and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
-        return launch_torchrun(args.nproc, args_in)
+    nproc = args.nproc or 1
+    if (nproc > 1 or args.max_restarts > 0) and "WORLD_SIZE" not in os.environ:
+        return launch_torchrun(nproc, args_in, args.max_restarts)
     try:
         train(args.cfg, resume=args.resume)
     except (ValueError, CheckpointError, FloatingPointError) as exc:

@@ -29,7 +29,10 @@ ENVELOPE_FLOOR = 1e-11  # samples whose Σ window² is below this are not divide
 
 
 class HostDSP:
-    """STFT / features / mix / iSTFT for one model's DSP parameters (all float32)."""
+    """STFT / features / mix / iSTFT for one model's DSP parameters (all float32).
+
+    workers: threads of each ``scipy.fft`` call (-1: ``os.cpu_count()``; ``load_model``
+    passes the cores this process may use)."""
 
     def __init__(self, n_fft: int, hop: int, edges: Sequence[int], workers: int = -1) -> None:
         if n_fft % hop:
@@ -45,6 +48,8 @@ class HostDSP:
         self.window = (0.5 - 0.5 * np.cos(2 * np.pi * n / n_fft)).astype(np.float32)
         self.bins_to_band = np.repeat(np.arange(self.n_bands), np.diff(self.edges))
         self.band_sizes = np.diff(self.edges).astype(np.float32)
+        self._inv_sizes = (1.0 / self.band_sizes).astype(np.float32)  # [K]
+        self._pair_sizes = 2 * np.diff(self.edges)  # float32 values per band: (re, im) pairs
         w2 = self.window.astype(np.float64) ** 2
         self._w2 = w2
         self._env_period = w2.reshape(self.ratio, hop).sum(axis=0)  # Σ w² inside the clip
@@ -55,24 +60,48 @@ class HostDSP:
     # ------------------------------------------------------------ frame-major chunks
     def stft_frames(self, x: np.ndarray) -> np.ndarray:
         """Spectra of consecutive frames: x float32 [..., (n - 1)·hop + n_fft] (the samples
-        of n frames, frame i starting at i·hop) -> complex64 [..., n, F]."""
+        of n frames, frame i starting at i·hop) -> complex64 [..., n, F].
+
+        One pass writes the windowed frames (float32: the strided view of ``x`` times the
+        window), which the FFT then transforms in place of a copy (``overwrite_x``)."""
+        x = np.asarray(x, np.float32)
         frames = np.lib.stride_tricks.sliding_window_view(x, self.n_fft, axis=-1)[
             ..., :: self.hop, :
-        ]  # [..., n, n_fft]
-        spec = scipy.fft.rfft(frames * self.window, axis=-1, workers=self.workers)
+        ]  # [..., n, n_fft], a view
+        windowed = np.multiply(frames, self.window)  # float32 [..., n, n_fft]
+        spec = scipy.fft.rfft(windowed, axis=-1, workers=self.workers, overwrite_x=True)
         return spec.astype(np.complex64, copy=False)
 
     @staticmethod
     def power(spec: np.ndarray) -> np.ndarray:
-        """|X|²: complex64 [...] -> float32 [...] (|X| is SIMD, re² + im² is not)."""
-        return np.square(np.abs(spec))
+        """|X|²: complex64 [...] -> float32 [...] (|X| is SIMD, re² + im² is not; the
+        square is taken in place: one array allocated)."""
+        p = np.abs(spec)
+        return np.square(p, out=p)
+
+    def channel_power(self, spec: np.ndarray) -> np.ndarray:
+        """Σ over channels of |X|²: complex64 [..., C, n, F] -> float32 [..., n, F] (the
+        channels added into the first one's |X|²: no further array allocated)."""
+        p = self.power(spec)
+        total = p[..., 0, :, :]
+        for ch in range(1, p.shape[-3]):
+            total += p[..., ch, :, :]
+        return total
+
+    def band_mean(self, power_sum: np.ndarray, channels: int) -> np.ndarray:
+        """Σ_channels |X|² [..., n, F] of ``channels`` channels (:meth:`channel_power`) ->
+        mean |X|² per band over its bins and the channels: float32 [..., n, K].
+
+        One segment reduction over bins (``np.add.reduceat`` at the band edges); the
+        mean's divisor (channels · bins per band) is applied to the small result."""
+        band = np.add.reduceat(power_sum, self.edges[:-1], axis=-1)
+        band *= self._inv_sizes * np.float32(1.0 / channels)
+        return band.astype(np.float32, copy=False)
 
     def band_power_frames(self, power: np.ndarray) -> np.ndarray:
-        """power [..., C, n, F] -> mean |X|² per band over its bins and the channels:
-        float32 [..., n, K]."""
-        band = np.add.reduceat(power.mean(axis=-3), self.edges[:-1], axis=-1)
-        band /= self.band_sizes
-        return band.astype(np.float32, copy=False)
+        """power float32 [..., C, n, F] (|X|² per channel) -> mean |X|² per band over its
+        bins and the channels: float32 [..., n, K] (:meth:`band_mean` of their sum)."""
+        return self.band_mean(power.sum(axis=-3), power.shape[-3])
 
     def expand_frames(self, band_mask: np.ndarray) -> np.ndarray:
         """Band mask [..., n, K] -> bin mask [..., n, F]."""
@@ -89,21 +118,29 @@ class HostDSP:
         """Y = M_in · X_in + M_tg · X_tg; spectra [..., C, n, F], masks [..., n, K].
         ``overwrite=True`` masks the spectra in place (the streaming renderer no longer
         needs them: two fewer copies of a chunk)."""
-        m_in = self.expand_frames(input_mask)[..., None, :, :]
-        m_tg = self.expand_frames(target_mask)[..., None, :, :]
         if not overwrite:
+            m_in = self.expand_frames(input_mask)[..., None, :, :]
+            m_tg = self.expand_frames(target_mask)[..., None, :, :]
             return m_in * spec_in + m_tg * spec_tg
-        spec_in *= m_in
-        spec_tg *= m_tg
+        for spec, mask in ((spec_in, input_mask), (spec_tg, target_mask)):
+            # complex64 [..., C, n, F] seen as float32 (re, im) pairs [..., C, n, 2F], times
+            # the mask repeated over both: a float32 product, same values as complex × real
+            pairs = spec.view(np.float32)
+            m = np.repeat(np.asarray(mask, np.float32), self._pair_sizes, axis=-1)
+            np.multiply(pairs, m[..., None, :, :], out=pairs)
         spec_in += spec_tg
         return spec_in
 
-    def synthesize(self, spec: np.ndarray) -> np.ndarray:
-        """Inverse FFT of frames times the window: complex [..., n, F] -> float32
-        [..., n, n_fft], ready for :meth:`overlap_add`."""
-        seg = scipy.fft.irfft(spec, n=self.n_fft, axis=-1, workers=self.workers)
+    def synthesize(self, spec: np.ndarray, overwrite: bool = False) -> np.ndarray:
+        """Inverse FFT of frames times the window: complex64 [..., n, F] -> float32
+        [..., n, n_fft], ready for :meth:`overlap_add`. ``overwrite=True`` lets the FFT
+        use ``spec`` as scratch (the streaming renderer no longer needs it)."""
+        seg = scipy.fft.irfft(
+            spec, n=self.n_fft, axis=-1, workers=self.workers, overwrite_x=overwrite
+        )
+        seg = seg.astype(np.float32, copy=False)
         seg *= self.window
-        return seg.astype(np.float32, copy=False)
+        return seg
 
     def overlap_add(self, seg: np.ndarray, tail: np.ndarray | None = None) -> np.ndarray:
         """Windowed frames [..., n, n_fft] (:meth:`synthesize`) added at ``i · hop`` into
@@ -113,10 +150,12 @@ class HostDSP:
         next chunk's tail."""
         lead, n, r, hop = seg.shape[:-2], seg.shape[-2], self.ratio, self.hop
         parts = seg.reshape(*lead, n, r, hop)
-        slots = np.zeros((*lead, n - 1 + r, hop), np.float32)  # hop-sized slots
+        slots = np.empty((*lead, n - 1 + r, hop), np.float32)  # hop-sized slots
+        slots[..., :n, :] = parts[..., 0, :]  # segment 0 of frame i: slot i (no zero pass)
+        slots[..., n:, :] = 0.0
         if tail is not None:
             slots[..., : r - 1, :] += tail.reshape(*lead, r - 1, hop)
-        for j in range(r):  # segment j of frame i lands in slot i + j
+        for j in range(1, r):  # segment j of frame i lands in slot i + j
             slots[..., j : j + n, :] += parts[..., j, :]
         return slots.reshape(*lead, -1)
 

@@ -83,7 +83,8 @@ def context_frames(meta: ModelMetadata) -> int:
 class FrameBlock:
     """Frames ``[start, stop)`` (global frame indices) of a streamed render, for the report.
 
-    power_in, power_tg, power_out: float32 [C, n, F], |X|² per channel, frame and bin;
+    power_in, power_tg, power_out: float32 [n, F], |X|² per frame and bin summed over the
+    channels;
     band_in, band_tg, band_out: float32 [n, K], mean |X|² per band (over its bins and the
     channels: the core's features before the log); input_mask, target_mask: float32 [n, K].
     """
@@ -145,9 +146,11 @@ class SampleBuffer:
         stream); the part inside ``[0, total)`` must be buffered."""
         s1 = s0 + out.shape[-1]
         lo, hi = max(s0, 0), min(s1, self.total)
-        out[:] = 0.0
         if hi <= lo:
+            out[:] = 0.0
             return
+        out[:, : lo - s0] = 0.0  # only the parts outside the stream are cleared
+        out[:, hi - s0 :] = 0.0
         assert self.start <= lo and hi <= self.end, (
             f"samples [{lo}, {hi}) not buffered ([{self.start}, {self.end}))"
         )
@@ -233,8 +236,8 @@ class StreamingAgent:
         self._in.read_into(x[0], s0)
         self._tg.read_into(x[1], s0)
         spec = dsp.stft_frames(x)  # [2, C, nf, F]
-        power = dsp.power(spec)
-        band = dsp.band_power_frames(power)  # [2, nf, K]
+        power = dsp.channel_power(spec)  # [2, nf, F], summed over channels
+        band = dsp.band_mean(power, c)  # [2, nf, K]
         feat = dsp.log_features(band).transpose(0, 2, 1)  # [2, K, nf]
         m_in, m_tg = self.model.core(feat[0:1], feat[1:2], self.balance)
         i0, i1 = a - c0, b - c0  # the chunk's own frames inside the context
@@ -244,11 +247,11 @@ class StreamingAgent:
             spec[0, :, i0:i1], spec[1, :, i0:i1], mask_in, mask_tg, overwrite=True
         )
         if self.on_frames is not None:
-            p_out = dsp.power(spec_out)  # [C, n, F]
+            p_out = dsp.channel_power(spec_out)  # [n, F]
             self.on_frames(
                 FrameBlock(
-                    a, b, power[0, :, i0:i1], power[1, :, i0:i1], p_out,
-                    band[0, i0:i1], band[1, i0:i1], dsp.band_power_frames(p_out),
+                    a, b, power[0, i0:i1], power[1, i0:i1], p_out,
+                    band[0, i0:i1], band[1, i0:i1], dsp.band_mean(p_out, c),
                     mask_in, mask_tg,
                 )
             )  # fmt: skip
@@ -258,14 +261,16 @@ class StreamingAgent:
         """Inverse STFT of frames [a, b) into the running overlap-add; returns the samples no
         later frame touches (all remaining ones after the last frame)."""
         dsp, c, n, hop = self.model.dsp, self.channels, b - a, self.hop
-        acc = dsp.overlap_add(dsp.synthesize(spec_out), self._tail)  # from a*hop - pad
+        # acc starts at sample a*hop - pad; spec_out is not needed after the inverse FFT
+        acc = dsp.overlap_add(dsp.synthesize(spec_out, overwrite=True), self._tail)
         last = b == self.n_frames
         keep = acc.shape[1] if last else n * hop
         self._tail = acc[:, keep:].copy()
         g0 = a * hop - self.pad  # global index of acc[:, 0]
         lo = max(g0, self._emitted)
         hi = max(lo, min(g0 + keep, self.total))
-        out = acc[:, lo - g0 : hi - g0] / dsp.window_envelope(self.n_frames, lo, hi)
+        out = acc[:, lo - g0 : hi - g0]  # a view: acc is this chunk's own array
+        out /= dsp.window_envelope(self.n_frames, lo, hi)
         x_in = np.empty((c, hi - lo), np.float32)
         x_tg = np.empty((c, hi - lo), np.float32)
         self._in.read_into(x_in, lo)

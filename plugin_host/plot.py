@@ -49,7 +49,7 @@ class PlotData:
         col = np.arange(block.start, block.stop) // self.group  # [n]
         np.add.at(self.count, col, 1.0)
         for i, p in enumerate((block.power_in, block.power_tg, block.power_out)):
-            rows = np.add.reduceat(p.sum(axis=0), self.row_edges, axis=1)  # [n, R]
+            rows = np.add.reduceat(p, self.row_edges, axis=1)  # [n, F] -> [n, R]
             np.add.at(self.spec[i].T, col, rows)
         for i, m in enumerate((block.input_mask, block.target_mask)):
             np.add.at(self.masks[i].T, col, m)

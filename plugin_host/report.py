@@ -93,7 +93,7 @@ class ReportAccumulator(ClipAccumulator):
     def add_frames(self, block: FrameBlock) -> None:
         """One chunk of the agent's frames: spectra, band powers and masks."""
         n = block.stop - block.start
-        if block.band_in.shape[0] != n or block.power_out.shape[1] != n:
+        if block.band_in.shape[0] != n or block.power_out.shape[-2] != n:
             raise ValueError(f"frame block [{block.start}, {block.stop}) has other shapes")
         self.update_frames(block.power_out, block.power_in, block.power_tg,
                            block.band_out, block.band_in, block.band_tg)  # fmt: skip

@@ -337,7 +337,8 @@ def load_model(
     provider: ``auto`` tries CUDA when a driver is present and keeps it only if
     ``session.get_providers()`` confirms it, else runs on CPU (one log line says so);
     ``cpu`` forces the CPU provider; ``cuda`` requires CUDA (``ModelLoadError`` otherwise).
-    threads: intra-op threads (default: all available cores).
+    threads: ONNX Runtime intra-op threads and ``scipy.fft`` workers of the host DSP
+    (default: all available cores).
     Raises ``ModelLoadError`` with a one-line reason for a missing, non-ONNX, truncated,
     foreign (no agent metadata) or too-new model.
     """
@@ -366,7 +367,7 @@ def load_model(
     meta = ModelMetadata.from_props(dict(session.get_modelmeta().custom_metadata_map), str(p))
     _check_io(session, meta, p)
     try:
-        dsp = HostDSP(meta.n_fft, meta.hop, meta.band_edges)
+        dsp = HostDSP(meta.n_fft, meta.hop, meta.band_edges, workers=threads or available_cores())
     except ValueError as exc:
         raise ModelLoadError(f"{p}: malformed creative-agent metadata ({exc})") from exc
     log.debug("loaded %s on %s", p, used)

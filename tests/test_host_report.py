@@ -190,7 +190,7 @@ def test_summary_line():
 
 def test_frame_block_shapes_are_checked():
     acc = ReportAccumulator(44100, 2048, np.full(16, 64))
-    bad = FrameBlock(0, 3, *(np.zeros((1, 2, 1025), np.float32),) * 3,
+    bad = FrameBlock(0, 3, *(np.zeros((2, 1025), np.float32),) * 3,
                      *(np.zeros((3, 16), np.float32),) * 5)  # fmt: skip
     with pytest.raises(ValueError, match="other shapes"):
         acc.add_frames(bad)

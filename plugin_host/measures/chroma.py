@@ -37,7 +37,7 @@ def chroma_notes(
 
 class ChromaFold:
     """Chroma of frame-major power: power [..., n, F] (|X|²) -> float64 [n, 12], summed
-    over leading dims (channels).
+    over leading dims (channels) in the power's dtype.
 
     The chroma bins form a contiguous range whose MIDI notes never decrease, so bins are
     summed per note with one ``reduceat`` and notes folded to pitch classes by a reshape
@@ -60,9 +60,13 @@ class ChromaFold:
         self.width = (-(-(note[-1] - base + 1) // 12)) * 12
 
     def __call__(self, power: np.ndarray) -> np.ndarray:
-        p = np.asarray(power[..., self.bins], np.float64)
-        p = p.reshape(-1, *p.shape[-2:]).sum(axis=0)  # [n, S], summed over leading dims
-        per_note = np.add.reduceat(p, self.starts, axis=-1)
+        """power float [..., n, F] -> float64 [n, 12]. Sums run in the power's own dtype
+        (float32 for the streamed report: no float64 copy of C·n·F values; the few sums
+        per note then widen to float64)."""
+        p = power[..., self.bins]  # a view
+        if p.ndim > 2:  # [n, S], summed over leading dims
+            p = p.reshape(-1, *p.shape[-2:]).sum(axis=0)
+        per_note = np.add.reduceat(p, self.starts, axis=-1).astype(np.float64)
         dense = np.zeros((p.shape[0], self.width), np.float64)
         dense[:, self.columns] = per_note
         return dense.reshape(p.shape[0], -1, 12).sum(axis=1)

@@ -91,8 +91,9 @@ class ClipAccumulator:
         band_in: np.ndarray,
         band_tg: np.ndarray,
     ) -> None:
-        """power_*: |X|² [C, n, F] (frame-major); band_*: mean |X|² per band over its bins
-        and the channels [n, K] (the core's features before the log)."""
+        """power_*: |X|² [..., n, F] (frame-major; leading dims, e.g. channels, are summed:
+        the streamed report passes the channels' sum [n, F]); band_*: mean |X|² per band
+        over its bins and the channels [n, K] (the core's features before the log)."""
         n = band_out.shape[0]
         if not all(p.shape[-2] == n for p in (power_out, power_in, power_tg, band_in, band_tg)):
             raise ValueError("update_frames: powers and bands cover different frame counts")
@@ -195,8 +196,8 @@ def measure_clip(
     acc = ClipAccumulator(sample_rate, dsp.n_fft, np.diff(dsp.edges))
     acc.update_samples(output, input, target)
     spec = np.swapaxes(dsp.stft(np.stack([output, input, target]).astype(np.float32)), -1, -2)
-    power = dsp.power(spec)  # [3, C, N, F]
-    band = dsp.band_power_frames(power)  # [3, N, K]
+    power = dsp.channel_power(spec)  # [3, N, F], summed over channels (as the streamed report)
+    band = dsp.band_mean(power, input.shape[0])  # [3, N, K]
     acc.update_frames(power[0], power[1], power[2], band[0], band[1], band[2])
     measures = acc.compute()
     return {key: measures[key] for key in MEASURES}  # type: ignore[literal-required]

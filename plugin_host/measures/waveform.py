@@ -31,7 +31,7 @@ class WaveformMoments:
         v = [np.ascontiguousarray(x, np.float32).reshape(-1) for x in (output, input, target)]
         self.n += v[0].size
         for i in range(3):  # BLAS dots on the flat views: no stacked copy (4x faster)
-            self.sums[i] += v[i].sum(dtype=np.float64)
+            self.sums[i] += float(v[i].sum())  # float32 pairwise sum (SIMD), as the dots
             for j in range(i, 3):
                 self.gram[i, j] += float(np.dot(v[i], v[j]))
                 self.gram[j, i] = self.gram[i, j]

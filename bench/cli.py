@@ -24,9 +24,10 @@ from plugin_host.runtime import available_cores
 log = logging.getLogger(__name__)
 
 DESCRIPTION = (
-    "Measure the project on this machine within one run: the host against PyTorch eager and "
-    "against its own streaming path with an identity core, a render end to end with chains, "
-    "peak memory per clip length, two DSP baselines, training throughput with 1 and 2 "
+    "Measure the project on this machine within one run: the host against PyTorch eager, "
+    "against its own streaming path with an identity core and against the bare FFTs of the "
+    "same frames, a render end to end with chains, render-batch throughput and a render's "
+    "cold start in fresh processes, the OSC render round trip, peak memory per clip length, two DSP baselines, training throughput with 1 and 2 "
     "processes, and the GPU when there is one. Writes OUT/benchmarks.md and OUT/bench.json."
 )
 EPILOG = "RTF (× real time) is audio seconds / wall seconds; times are medians of the runs."
@@ -43,7 +44,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="smoke test: 2 s clips, one run, tiny model (figures not meaningful)",
+        help="smoke test: 2 s clips, one run, tiny model, 4 batch pairs and 3 OSC renders "
+        "of 1 s (figures not meaningful)",
     )
     p.add_argument("--checkpoint", type=Path, help="a trained checkpoint (default: fresh model)")
     p.add_argument(

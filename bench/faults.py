@@ -113,7 +113,7 @@ def md_faults(r: dict[str, Any]) -> list[str]:
         return []
     load = ", ".join(f"{x:.1f}" for x in f["load_average"])
     return [
-        "## 8. Faults (`python -m bench.faults --record docs/faults.json`, not timed by `make bench`)",
+        "## 10. Faults (`python -m bench.faults --record docs/faults.json`, not timed by `make bench`)",
         "",
         "| fault | kill → training resumed (s) | steps lost (estimated) | s per step | bound |",
         "|---|---:|---:|---:|---|",

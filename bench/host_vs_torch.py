@@ -1,15 +1,19 @@
-"""Sections 1-2: the host vs PyTorch eager vs the floor, interleaved round by round."""
+"""Sections 1-2: the host vs PyTorch eager vs the floor vs the FFT floor, interleaved round
+by round; PyTorch again on one thread, its best thread count taken for the ratio."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench.audio import read_audio, write_audio
 from bench.context import Setup, host_render
+from bench.fft_floor import fft_floor
 from bench.floor import floor_render, identity_core
 from bench.timing import median, median_split, rounds, rtf, stage_split
 from plugin_host.measures import MEASURES
+from plugin_host.pipeline import context_frames, default_chunk_frames
 
 
 def torch_render(s: Setup, out: Path) -> None:
@@ -37,8 +41,43 @@ def _torch_one_thread(s: Setup) -> dict[str, list[float]]:
         torch.set_num_threads(s.cfg.threads)
 
 
+def _fft_floor_call(s: Setup) -> Callable[[], None]:
+    """The FFT floor (bench.fft_floor) on the pair, at the model's STFT, the host's chunk
+    and ``threads`` FFT workers."""
+    dsp = s.model.dsp
+    chunk = default_chunk_frames(context_frames(s.model.metadata))
+    x, y = s.pair
+
+    def call() -> None:
+        fft_floor(x, y, dsp.n_fft, dsp.hop, s.cfg.threads, chunk)
+
+    return call
+
+
+def _ratios(med: dict[str, float], times: dict[str, list[float]], threads: int) -> dict[str, Any]:
+    """The host's ratios to PyTorch (at its best thread count: ``threads`` or 1) and to
+    both floors, from the median (and least disturbed) seconds of each contender."""
+    torch_keys = [k for k in ("torch", "torch_1thread") if k in med]
+    best_torch = min(torch_keys, key=lambda k: med[k])
+    out: dict[str, Any] = {
+        "torch_best_threads": 1 if best_torch == "torch_1thread" else threads,
+        "host_vs_torch_ratio": med[best_torch] / med["host"],
+        "host_vs_torch_threads_ratio": med["torch"] / med["host"],
+        "host_vs_floor_ratio": med["host"] / med["floor"],
+        "host_vs_fft_floor_ratio": med["host"] / med["fft_floor"],
+    }
+    if "torch_1thread" in med:
+        out["host_vs_torch_1thread_ratio"] = med["torch_1thread"] / med["host"]
+    best = {k: min(v) for k, v in times.items()}  # the least disturbed run of each
+    out["host_vs_torch_ratio_best"] = min(best[k] for k in torch_keys) / best["host"]
+    out["host_vs_floor_ratio_best"] = best["host"] / best["floor"]
+    out["host_vs_fft_floor_ratio_best"] = best["host"] / best["fft_floor"]
+    return out
+
+
 def section_host(s: Setup) -> dict[str, Any]:
-    """Host, torch and floor interleaved; with more than one thread, torch then on one."""
+    """Host, torch, floor and FFT floor interleaved; with more than one thread, torch then
+    on one (``host_vs_torch_ratio`` uses whichever thread count ran faster)."""
     reports: list[tuple[dict[str, Any], float, float]] = []
     identity = identity_core(s.model)
 
@@ -49,8 +88,9 @@ def section_host(s: Setup) -> dict[str, Any]:
         "host": host,
         "torch": lambda: torch_render(s, s.out("torch")),
         "floor": lambda: floor_render(identity, s.paths, s.out("floor")),
+        "fft_floor": _fft_floor_call(s),
     }
-    times = rounds(contenders, s.cfg.runs, s.cfg.warmup, "host vs torch vs floor")
+    times = rounds(contenders, s.cfg.runs, s.cfg.warmup, "host vs torch vs floors")
     timed = reports[s.cfg.warmup :]
     if s.cfg.threads > 1:
         times.update(_torch_one_thread(s))
@@ -59,13 +99,7 @@ def section_host(s: Setup) -> dict[str, Any]:
     for key, value in med.items():
         out[f"{key}_seconds"] = value
         out[f"{key}_rtf"] = rtf(s.cfg.seconds, value)
-    out["host_vs_torch_ratio"] = med["torch"] / med["host"]
-    if "torch_1thread" in med:
-        out["host_vs_torch_1thread_ratio"] = med["torch_1thread"] / med["host"]
-    out["host_vs_floor_ratio"] = med["host"] / med["floor"]
-    best = {k: min(v) for k, v in times.items()}  # the least disturbed run of each
-    out["host_vs_torch_ratio_best"] = best["torch"] / best["host"]
-    out["host_vs_floor_ratio_best"] = best["host"] / best["floor"]
+    out.update(_ratios(med, times, s.cfg.threads))
     out["host_stages_s"] = median_split([stage_split(r, w, c) for r, w, c in timed])
     out["host_report"] = {k: timed[-1][0].get(k) for k in MEASURES}
     out["runs_s"] = times

@@ -7,6 +7,7 @@ from typing import Any
 
 from bench.config import RSS_RATIO_KEY, SETTLE_S
 from bench.faults import md_faults
+from bench.markdown_processes import md_osc, md_processes
 from bench.markdown_sections import (
     fmt,
     md_baselines,
@@ -68,12 +69,17 @@ def _met(r: dict[str, Any], key: str) -> str:
 def _note_host(r: dict[str, Any]) -> str:
     one = r.get("host_vs_torch_1thread_ratio")
     vs_one = f"; {one:.2f}× against PyTorch on one thread" if one else ""
+    one_best = r.get("torch_best_threads") == 1 and r.get("torch_1thread_rtf") is not None
+    torch_rtf = r["torch_1thread_rtf"] if one_best else r["torch_rtf"]
     return (
         f"The host renders the {r['config']['seconds']:g} s stereo pair at "
         f"{r['host_rtf']:.0f}× real time, {r['host_vs_torch_ratio']:.2f}× faster than the same "
-        f"weights in PyTorch eager ({r['torch_rtf']:.0f}×; {_met(r, 'host_vs_torch_ratio')}"
+        f"weights in PyTorch eager at its best thread count ({r.get('torch_best_threads')}: "
+        f"{torch_rtf:.0f}×; {_met(r, 'host_vs_torch_ratio')}"
         f"{vs_one}), and takes {r['host_vs_floor_ratio']:.2f}× the time of its own streaming "
-        f"path with an identity core ({_met(r, 'host_vs_floor_ratio')})."
+        f"path with an identity core and {r['host_vs_fft_floor_ratio']:.2f}× that of the "
+        f"bare FFTs of the same frames ({r['fft_floor_rtf']:.0f}× real time; "
+        f"{_met(r, 'host_vs_fft_floor_ratio')})."
     )
 
 
@@ -102,15 +108,47 @@ def _note_baselines(r: dict[str, Any]) -> str:
     )
 
 
+def _note_targets(r: dict[str, Any]) -> str:
+    """Each target against the figure this run reached, and the run's load."""
+    m = r["machine"]
+    load = (
+        f"load average {m['load_average_start'][0]:g} at the start and "
+        f"{(m.get('load_average_end') or ['n/a'])[0]} at the end on {m['cores_available']} cores"
+    )
+    parts = []
+    for key, t in r["targets"].items():
+        verdict = "not measured" if t["met"] is None else "met" if t["met"] else "NOT met"
+        extra = ", informational" if t["informational"] else ""
+        parts.append(f"`{key}` {fmt(t['value'])} (target {t['target']}: {verdict}{extra})")
+    return f"Targets in this run ({load}): " + "; ".join(parts) + "."
+
+
+def _note_processes(r: dict[str, Any]) -> str:
+    b = r["processes"]["render_batch"]
+    return (
+        f"`creative-agent render-batch` renders {b['pairs']} pairs of {b['seconds_each']:g} s "
+        f"with {b['workers']} workers at {r['render_batch_rtf']:.0f}× real time, process "
+        f"start included; a `creative-agent render` of a "
+        f"{r['processes']['cold_start']['seconds']:g} s pair takes {r['cold_start_s']:.2f} s "
+        "from start to exit."
+    )
+
+
 def _md_note(r: dict[str, Any]) -> list[str]:
-    out = []
+    out = [_note_targets(r)]
     if r.get("host_rtf") is not None:
         out.append(_note_host(r))
     if r.get("end_to_end_rtf") is not None:
         out.append(
             f"With chains and a report file the render runs at {r['end_to_end_rtf']:.0f}× real "
-            f"time ({r['end_to_end_seconds']:.2f} s; {_met(r, 'end_to_end_rtf')}, "
-            "informational)."
+            f"time ({r['end_to_end_seconds']:.2f} s; {_met(r, 'end_to_end_rtf')})."
+        )
+    if r.get("render_batch_rtf") is not None:
+        out.append(_note_processes(r))
+    if r.get("osc_roundtrip_p95_ms") is not None:
+        out.append(
+            f"An OSC render of a {r['osc']['seconds_each']:g} s pair answers `/done` in "
+            f"{r['osc_roundtrip_p50_ms']:.0f} ms (p50), {r['osc_roundtrip_p95_ms']:.0f} ms (p95)."
         )
     if r.get(RSS_RATIO_KEY) is not None:
         out.append(_note_memory(r))
@@ -121,7 +159,7 @@ def _md_note(r: dict[str, Any]) -> list[str]:
             f"Training runs at {r['ddp_samples_per_s_1']:.2f} samples/s with one process and "
             f"{r['ddp_samples_per_s_2']:.2f} with two ({r['ddp_scaling_2_over_1']:.2f}×)."
         )
-    gpu = "see section 7" if r.get("gpu") is not None else "not run"
+    gpu = "see section 9" if r.get("gpu") is not None else "not run"
     if r.get("gpu_skipped"):
         gpu = "skipped: " + r["gpu_skipped"]
     out.append(f"GPU: {gpu}.")
@@ -146,7 +184,8 @@ def to_markdown(r: dict[str, Any]) -> str:
             "the machinery; its figures say nothing about speed.**",
             "",
         ]
-    parts = (_md_machine, _md_targets, md_host, md_chains, md_memory, md_baselines, md_train)
+    parts = (_md_machine, _md_targets, md_host, md_chains, md_processes, md_osc, md_memory,
+             md_baselines, md_train)  # fmt: skip
     for part in (*parts, md_gpu, md_faults, _md_note):
         lines += part(r)
     return "\n".join(lines)

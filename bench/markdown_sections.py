@@ -1,4 +1,5 @@
-"""The numbered sections of benchmarks.md (1-7), each from the results alone."""
+"""The numbered sections of benchmarks.md (1-9; 4-5 are in ``bench.markdown_processes``),
+each from the results alone."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ INCLUDES = {
     "(for reference)",
     "floor": "read, the host's streaming path (`plugin_host.pipeline.process_chunked`) with "
     "an identity core (unit masks), write; no model, no report",
+    "fft_floor": "in memory: framing + Hann window + float32 `scipy.fft` rfft of the 4 "
+    "channel-clips and irfft of 2, in the host's chunks (`bench.fft_floor`); no I/O, "
+    "features, model, overlap-add or report",
 }
 BASE_LABEL = {
     "agent": "agent (host render)",
@@ -76,16 +80,16 @@ def _torch_1thread(r: dict[str, Any]) -> list[str]:
 
 def md_host(r: dict[str, Any]) -> list[str]:
     if r.get("host_rtf") is None:
-        return _not_run("1-2. Host vs PyTorch vs the floor")
+        return _not_run("1-2. Host vs PyTorch vs the floors")
     runs = r["runs_s"].get("host") or {}
     lines = [
-        f"## 1-2. Host vs PyTorch eager vs the floor ({r['config']['seconds']:g} s pair, "
+        f"## 1-2. Host vs PyTorch eager vs the floors ({r['config']['seconds']:g} s pair, "
         "no chains)",
         "",
         "| path | what the time includes | median s | × real time | runs (s) |",
         "|---|---|---:|---:|---|",
     ]
-    for key in ("host", "torch", "torch_1thread", "floor"):
+    for key in ("host", "torch", "torch_1thread", "floor", "fft_floor"):
         if r.get(key + "_seconds") is not None:
             lines.append(
                 f"| {key} | {INCLUDES[key]} | {r[key + '_seconds']:.3f} | "
@@ -94,13 +98,18 @@ def md_host(r: dict[str, Any]) -> list[str]:
     return [
         *lines,
         "",
-        f"- `host_vs_torch_ratio` = torch s / host s = **{r['host_vs_torch_ratio']:.2f}** "
-        "(same thread count; the host also computes its report, the PyTorch path does not).",
+        f"- `host_vs_torch_ratio` = torch s / host s = **{r['host_vs_torch_ratio']:.2f}**, "
+        f"PyTorch at its faster thread count ({r['torch_best_threads']}); at "
+        f"{r['config']['threads']} threads: {r['host_vs_torch_threads_ratio']:.2f} (the host "
+        "also computes its report, the PyTorch path does not).",
         *_torch_1thread(r),
         f"- `host_vs_floor_ratio` = host s / floor s = **{r['host_vs_floor_ratio']:.2f}**.",
+        "- `host_vs_fft_floor_ratio` = host s / fft_floor s = "
+        f"**{r['host_vs_fft_floor_ratio']:.2f}** (the host's file I/O and report included).",
         "- the same ratios from each path's fastest run (least disturbed by other processes): "
         f"torch / host {r['host_vs_torch_ratio_best']:.2f}, host / floor "
-        f"{r['host_vs_floor_ratio_best']:.2f}.",
+        f"{r['host_vs_floor_ratio_best']:.2f}, host / fft_floor "
+        f"{r['host_vs_fft_floor_ratio_best']:.2f}.",
         "",
         "Where the host's time goes (median over the timed runs):",
         "",
@@ -132,9 +141,9 @@ def md_chains(r: dict[str, Any]) -> list[str]:
 
 def md_memory(r: dict[str, Any]) -> list[str]:
     if r.get(RSS_RATIO_KEY) is None:
-        return _not_run("4. Memory vs clip length")
+        return _not_run("6. Memory vs clip length")
     lines = [
-        "## 4. Memory vs clip length",
+        "## 6. Memory vs clip length",
         "",
         "Each render in a fresh `python -m bench.rss_probe` process that imports only the "
         "host; peak = VmHWM.",
@@ -161,9 +170,9 @@ def md_memory(r: dict[str, Any]) -> list[str]:
 def md_baselines(r: dict[str, Any]) -> list[str]:
     rows = r.get("baselines")
     if not rows:
-        return _not_run("5. DSP baselines")
+        return _not_run("7. DSP baselines")
     lines = [
-        "## 5. DSP baselines",
+        "## 7. DSP baselines",
         "",
         "Timed as read → mix → write; every output scored by `plugin_host.measures.measure_clip` "
         "(the report's definitions, on the finished waveforms). The agent is this run's model: "
@@ -194,10 +203,10 @@ def _train_row(row: dict[str, Any]) -> str:
 
 def md_train(r: dict[str, Any]) -> list[str]:
     if r.get("ddp_scaling_2_over_1") is None:
-        return _not_run("6. Training throughput")
+        return _not_run("8. Training throughput")
     c = r["config"]
     return [
-        "## 6. Training throughput (torchrun, gloo, CPU)",
+        "## 8. Training throughput (torchrun, gloo, CPU)",
         "",
         "| processes | threads each | model | samples per epoch | timed epochs | s per epoch "
         "| samples/s | job wall s |",
@@ -238,10 +247,10 @@ def _superlinear(r: dict[str, Any]) -> str:
 def md_gpu(r: dict[str, Any]) -> list[str]:
     if r.get("gpu") is None:
         skipped = r.get("gpu_skipped")
-        return ["## 7. GPU", "", f"skipped: {skipped}" if skipped else "not run", ""]
+        return ["## 9. GPU", "", f"skipped: {skipped}" if skipped else "not run", ""]
     g = r["gpu"]
     return [
-        "## 7. GPU",
+        "## 9. GPU",
         "",
         f"{g['count']} × {g['device']}: ONNX Runtime {g['provider']} renders the pair with the "
         f"`base` model at **{r['gpu_ort_cuda_rtf']:.1f}× real time**; training (`base`, NCCL, "

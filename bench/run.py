@@ -25,14 +25,26 @@ from bench.gpu import section_gpu
 from bench.host_vs_torch import section_host
 from bench.memory import section_memory
 from bench.mixes import section_baselines
+from bench.osc_roundtrip import section_osc
+from bench.processes import section_processes
 from bench.training import section_train
 
 log = logging.getLogger(__name__)
 
 # the figures of each section, None in the results when the section did not run
 NULL_KEYS = {
-    "host": ("host_rtf", "torch_rtf", "floor_rtf", "host_vs_torch_ratio", "host_vs_floor_ratio"),
+    "host": (
+        "host_rtf",
+        "torch_rtf",
+        "floor_rtf",
+        "fft_floor_rtf",
+        "host_vs_torch_ratio",
+        "host_vs_floor_ratio",
+        "host_vs_fft_floor_ratio",
+    ),
     "chains": ("end_to_end_rtf", "end_to_end_seconds"),
+    "processes": ("render_batch_rtf", "cold_start_s"),
+    "osc": ("osc_roundtrip_p50_ms", "osc_roundtrip_p95_ms"),
     "memory": (RSS_RATIO_KEY, "memory_seconds"),
     "baselines": ("baselines",),
     "train": ("ddp_samples_per_s_1", "ddp_samples_per_s_2", "ddp_scaling_2_over_1"),
@@ -72,6 +84,8 @@ def _sections(s: Setup, results: dict[str, Any]) -> list[tuple[str, Callable[[],
     return [
         ("host", lambda: section_host(s)),
         ("chains", lambda: section_chains(s)),
+        ("processes", lambda: section_processes(s)),
+        ("osc", lambda: section_osc(s)),
         ("baselines", lambda: section_baselines(s, results.get("host_seconds"))),
         ("memory", lambda: section_memory(s)),
         ("train", lambda: section_train(s)),

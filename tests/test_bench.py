@@ -43,7 +43,13 @@ FIGURES = (
     "floor_rtf",
     "host_vs_torch_ratio",
     "host_vs_floor_ratio",
+    "fft_floor_rtf",
+    "host_vs_fft_floor_ratio",
     "end_to_end_rtf",
+    "render_batch_rtf",
+    "osc_roundtrip_p50_ms",
+    "osc_roundtrip_p95_ms",
+    "cold_start_s",
     "end_to_end_seconds",
     "rss_last_over_first",
     "ddp_samples_per_s_1",
@@ -64,9 +70,25 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     md = (out / "benchmarks.md").read_text()
     for key in FIGURES:
         assert _positive(data[key]), f"{key} = {data[key]!r}"
-    md_keys = ("host_vs_torch_ratio", "host_vs_floor_ratio", "end_to_end_rtf")
-    for key in (*md_keys, "rss_last_over_first", "ddp_scaling_2_over_1"):
+    md_keys = (
+        "host_vs_torch_ratio",
+        "host_vs_floor_ratio",
+        "host_vs_fft_floor_ratio",
+        "end_to_end_rtf",
+        "render_batch_rtf",
+        "osc_roundtrip_p95_ms",
+    )
+    for key in (*md_keys, "rss_last_over_first", "ddp_scaling_2_over_1", "cold_start_s"):
         assert f"`{key}`" in md
+    # issue 15: torch at its best thread count, the commands' sizes as configured for --quick
+    assert data["torch_best_threads"] in (1, data["config"]["threads"])
+    assert data["processes"]["render_batch"]["pairs"] == data["config"]["batch_pairs"] == 4
+    assert data["osc"]["renders"] == 3 and len(data["runs_s"]["osc"]["osc_roundtrip"]) == 3
+    assert data["osc_roundtrip_p50_ms"] <= data["osc_roundtrip_p95_ms"]
+    # the machine's load before and after, in the JSON and the markdown's closing note
+    assert len(data["machine"]["load_average_start"]) == 3
+    assert len(data["machine"]["load_average_end"]) == 3
+    assert "Targets in this run (load average" in md
     # per-stage split of the end-to-end render: every stage measured, together the wall time
     stages = data["end_to_end_stages_s"]
     assert set(stages) >= {"io", "chains", "dsp", "core", "report"}

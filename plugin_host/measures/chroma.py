@@ -39,9 +39,9 @@ class ChromaFold:
     """Chroma of frame-major power: power [..., n, F] (|X|²) -> float64 [n, 12], summed
     over leading dims (channels) in the power's dtype.
 
-    The chroma bins form a contiguous range whose MIDI notes never decrease, so bins are
-    summed per note with one ``reduceat`` and notes folded to pitch classes by a reshape
-    to octaves (fast enough for the streamed report).
+    The chroma bins form a contiguous range: one product with a 0/1 matrix [S, 12] (bin ->
+    its pitch class) sums them per pitch class (a BLAS product of the bins' view, no copy;
+    float32 for the streamed report, whose sums then widen to float64).
     """
 
     def __init__(
@@ -54,22 +54,17 @@ class ChromaFold:
     ) -> None:
         bins, note = chroma_notes(n_freq, sample_rate, n_fft, fmin_hz, fmax_hz)
         self.bins = slice(int(bins[0]), int(bins[-1]) + 1)
-        self.starts = np.flatnonzero(np.diff(note, prepend=note[0] - 1))  # first bin of a note
-        base = (note[0] // 12) * 12  # a C at or below the lowest note
-        self.columns = note[self.starts] - base
-        self.width = (-(-(note[-1] - base + 1) // 12)) * 12
+        self.matrix = np.zeros((bins.size, 12), np.float64)  # [S, 12]
+        self.matrix[np.arange(bins.size), note % 12] = 1.0
+        self._matrix32 = self.matrix.astype(np.float32)
 
     def __call__(self, power: np.ndarray) -> np.ndarray:
-        """power float [..., n, F] -> float64 [n, 12]. Sums run in the power's own dtype
-        (float32 for the streamed report: no float64 copy of C·n·F values; the few sums
-        per note then widen to float64)."""
-        p = power[..., self.bins]  # a view
+        """power float [..., n, F] -> float64 [n, 12]."""
+        p = power[..., self.bins]  # a view [..., n, S]
         if p.ndim > 2:  # [n, S], summed over leading dims
             p = p.reshape(-1, *p.shape[-2:]).sum(axis=0)
-        per_note = np.add.reduceat(p, self.starts, axis=-1).astype(np.float64)
-        dense = np.zeros((p.shape[0], self.width), np.float64)
-        dense[:, self.columns] = per_note
-        return dense.reshape(p.shape[0], -1, 12).sum(axis=1)
+        matrix = self._matrix32 if p.dtype == np.float32 else self.matrix
+        return np.matmul(p, matrix).astype(np.float64, copy=False)
 
 
 class ChromaCosine:

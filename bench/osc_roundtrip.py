@@ -39,7 +39,8 @@ class Server:
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         self.address = self._wait_listening()
 
     def _read(self) -> None:
@@ -72,6 +73,10 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        finally:
+            self._reader.join(5.0)  # the pipe is at its end once the process is gone
+            assert self.proc.stdout is not None
+            self.proc.stdout.close()
 
 
 def _message(address: str, *args: str | int) -> bytes:

@@ -269,8 +269,8 @@ class StreamingAgent:
         g0 = a * hop - self.pad  # global index of acc[:, 0]
         lo = max(g0, self._emitted)
         hi = max(lo, min(g0 + keep, self.total))
-        out = acc[:, lo - g0 : hi - g0]  # a view: acc is this chunk's own array
-        out /= dsp.window_envelope(self.n_frames, lo, hi)
+        # a new C-contiguous array: callers hand it to pedalboard and the writer
+        out = acc[:, lo - g0 : hi - g0] / dsp.window_envelope(self.n_frames, lo, hi)
         x_in = np.empty((c, hi - lo), np.float32)
         x_tg = np.empty((c, hi - lo), np.float32)
         self._in.read_into(x_in, lo)

@@ -72,7 +72,8 @@ def card_markdown(ev: dict[str, Any], tables: str) -> str:
         "(Debian's TimGM6mb, GM bank, AVL drum kits and OPL-3 SoundFonts, training split; "
         "docs/data.md), 2 s crops at ±12 dB;",
         "- seed 0; the last checkpoint (none picked on the numbers below);",
-        f"- measured on: {recipes.environment_note()}.",
+        f"- trained and measured at commit {ev.get('commit', 'unknown')} on: "
+        f"{ev.get('machine', 'unknown')}.",
         "",
         "## Measured on held-out sampled instruments (`test` pairs, 10 × 8 s)",
         "",
@@ -113,6 +114,7 @@ def main(argv: list[str]) -> int:
         _copy(ckpt, DEFAULT_CHECKPOINT)
         test = recipes.PairSets(args.runs / "pairs").make()["test"]
         ev = recipes.evaluate(DEFAULT_ONNX, test, GAINS_DB)
+        ev.update(machine=recipes.environment_note(), commit=recipes.code_commit())
     except (ValueError, RuntimeError, OSError) as exc:
         print(f"creative-agent default-model: {exc}", file=sys.stderr)
         return 1

@@ -65,6 +65,7 @@ def run(runs: Path, names: list[str]) -> dict[str, Any]:
     results["baselines"] = baselines
     results["budget"] = list(recipes.BUDGET)
     results["machine"] = recipes.environment_note()
+    results["commit"] = recipes.code_commit()
     results["minutes"] = round((time.time() - started) / 60.0, 1)
     return results
 

@@ -125,7 +125,8 @@ def ablation_markdown(result: dict[str, Any]) -> str:
         "training never heard; docs/data.md), `dev` (seed 101, where the bundled recipe is "
         "picked) and `test` (seed 202, where it is reported), and the built-in synthetic "
         "validation (seed 303), 10 pairs of 8 s each;",
-        f"- machine: {result['machine']}; wall time {result['minutes']} min.",
+        f"- machine: {result['machine']}; wall time {result['minutes']} min; code at commit "
+        f"{result.get('commit', 'unknown')}.",
         "",
         "Shares are the least-squares share of the input (`share_input`) / the masked energy "
         "share (`masks.masked_share_input`). The sums have no masks.",

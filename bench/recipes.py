@@ -148,6 +148,22 @@ class PairSets:
         return out
 
 
+def code_commit() -> str:
+    """The git commit of the code that runs (``unknown`` outside a git checkout)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        log.info("no git commit to record: %s", exc)
+        return "unknown"
+    return out.stdout.strip()
+
+
 def environment_note() -> str:
     """One line on where the numbers were measured (cores, load)."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3

@@ -220,6 +220,28 @@ def check_loss_options(cfg: TrainConfig) -> None:
         raise ValueError(f"{name} must be >= 0, got {getattr(cfg, name)}")
 
 
+def _mask_losses(
+    out: AgentOutput, balance: Tensor, cfg: TrainConfig, agent: CreativeAgent, want: set[str]
+) -> dict[str, Tensor]:
+    """The terms of ``want`` computed from the masks alone: ``mask_reg``, ``temporal`` and the
+    two balance terms on band energies (``energy_balance``, ``coherent_balance``)."""
+    losses: dict[str, Tensor] = {}
+    m_in, m_tg = out.input_mask, out.target_mask
+    powers = (out.input_band_power, out.target_band_power, agent.dsp.band_sizes)
+    if "mask_reg" in want:
+        losses["mask_reg"] = mask_stats(m_in, m_tg)["mask_reg"]
+    if "temporal" in want:
+        losses["temporal"] = temporal_loss(m_in, m_tg, cfg.temporal_floor)
+    if "energy_balance" in want:
+        losses["energy_balance"] = energy_balance_loss(
+            m_in, m_tg, *powers, balance,
+            window=cfg.energy_balance_window, local=cfg.energy_balance_local,
+        )  # fmt: skip
+    if "coherent_balance" in want:
+        losses["coherent_balance"] = coherent_balance_loss(m_in, m_tg, *powers, balance)
+    return losses
+
+
 def generator_losses(
     out: AgentOutput,
     input: Tensor,
@@ -284,30 +306,7 @@ def generator_losses(
             with torch.no_grad():
                 refs = [disc(input), disc(target)]
             losses["feature_matching"] = feature_matching_loss(fake, refs)
-    if "mask_reg" in want:
-        losses["mask_reg"] = mask_stats(out.input_mask, out.target_mask)["mask_reg"]
-    if "temporal" in want:
-        losses["temporal"] = temporal_loss(out.input_mask, out.target_mask, cfg.temporal_floor)
-    if "energy_balance" in want:
-        losses["energy_balance"] = energy_balance_loss(
-            out.input_mask,
-            out.target_mask,
-            out.input_band_power,
-            out.target_band_power,
-            agent.dsp.band_sizes,
-            balance,
-            window=cfg.energy_balance_window,
-            local=cfg.energy_balance_local,
-        )
-    if "coherent_balance" in want:
-        losses["coherent_balance"] = coherent_balance_loss(
-            out.input_mask,
-            out.target_mask,
-            out.input_band_power,
-            out.target_band_power,
-            agent.dsp.band_sizes,
-            balance,
-        )
+    losses.update(_mask_losses(out, balance, cfg, agent, want))
     if "rhythm" in want:
         losses["rhythm"] = rhythm_loss(out_band_power, out.input_band_power.detach())
     if "harmony" in want:

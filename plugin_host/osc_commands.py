@@ -112,7 +112,7 @@ COMMANDS: dict[str, Command] = {
             3,
             "/agent/render/queued, /agent/render/progress (≤ 10/s), /agent/render/report",
             "s clip_id",
-            "queue a render of INPUT × TARGET into OUTPUT (report: OUTPUT with .json)",
+            "queue a render of INPUT × TARGET into OUTPUT (report: OUTPUT plus .json, e.g. take2.wav.json)",
         ),
         _cmd(
             "/agent/render/cancel",

@@ -30,7 +30,7 @@ from plugin_host.measures import chroma_cos, measure_clip
 from plugin_host.mixers import plain_sum
 from plugin_host.pipeline import process_chunked
 from plugin_host.runtime import load_model
-from tests.signals import chord
+from tests.helpers import chord
 
 SR = 44100
 # a 16-band layout for the STFT helpers (any strictly rising bin edges would do)

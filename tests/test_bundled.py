@@ -14,7 +14,7 @@ from pedalboard.io import AudioFile
 
 from plugin_host.bundled import DEFAULT_CHECKPOINT, DEFAULT_ONNX, resolve_model, sha256
 from plugin_host.runtime import load_model
-from tests.signals import chord, click_track
+from tests.helpers import chord, click_track
 
 REPO = Path(__file__).resolve().parents[1]
 CARD = REPO / "docs" / "model-card.md"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import make_tiny_agent
 
+from tests.helpers import make_tiny_agent
 from training.checkpoint import (
     CheckpointError,
     load_checkpoint,

@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_tiny_agent
 from pedalboard.io import AudioFile
-from signals import chord, click_track
 
 from model import CreativeAgent
+from tests.helpers import chord, click_track, make_tiny_agent
 from training.checkpoint import save_checkpoint
 from training.diagnose import VERDICT_LINES, main
 

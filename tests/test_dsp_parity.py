@@ -18,7 +18,7 @@ import torch
 from model import AgentConfig, CreativeAgent
 from model.dsp import band_edges
 from plugin_host.dsp import HostDSP
-from tests.conftest import make_tiny_agent
+from tests.helpers import make_tiny_agent
 from training.data.synth import generate_pair, train_config, validation_config
 
 TOL = 1e-4

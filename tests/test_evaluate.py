@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-from signals import chord, click_track
 
 from plugin_host import measures as M
 from plugin_host.evaluate import (
@@ -27,6 +26,7 @@ from plugin_host.evaluate_table import format_condition, format_tables
 from plugin_host.mixers import energy, loudness_matched_sum, plain_sum
 from plugin_host.renderer import render
 from plugin_host.runtime import LoadedModel, load_model
+from tests.helpers import chord, click_track
 
 SR = 44100
 SECONDS = 0.75

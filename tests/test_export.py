@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-from conftest import make_tiny_agent
 from onnx import numpy_helper
 
 from export import onnx_export
@@ -37,6 +36,7 @@ from export.parity import (
 )
 from model import AgentConfig, CreativeAgent
 from plugin_host.runtime import load_model
+from tests.helpers import make_tiny_agent
 from training.checkpoint import save_checkpoint
 from training.config import TrainConfig
 

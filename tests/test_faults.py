@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_tiny_agent
 
 from plugin_host.atomic import write_bytes
+from tests.helpers import make_tiny_agent
 from training.audio_files import write_audio
 from training.checkpoint import read_train_state, save_checkpoint
 from training.data.folder import FolderPairs
@@ -120,7 +120,7 @@ SAVER = textwrap.dedent(
     import sys
     import torch
     sys.path.insert(0, sys.argv[2])
-    from conftest import make_tiny_agent
+    from tests.helpers import make_tiny_agent
     from training.checkpoint import save_checkpoint
     from training.run_checkpoints import prune, step_path
     from pathlib import Path

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-from signals import chord, click_track
 
 from plugin_host import batch
 from plugin_host.batch import build_parser, main, read_manifest, summary_table
 from plugin_host.renderer import render
+from tests.helpers import chord, click_track
 
 HEADER = "input,target,output,balance,chain,fit\n"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-from signals import chord, click_track
+
+from tests.helpers import chord, click_track
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-from signals import chord, click_track
+
+from tests.helpers import chord, click_track
 
 CLI = [sys.executable, "-m", "plugin_host.cli"]
 

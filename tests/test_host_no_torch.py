@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 from pedalboard.io import AudioFile
-from signals import chord, click_track
+
+from tests.helpers import chord, click_track
 
 HOST = Path(__file__).resolve().parents[1] / "plugin_host"
 FORBIDDEN = ("torch", "torchaudio", "model", "training", "export")

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-from signals import chord, click_track
 
 from plugin_host import RenderError, render
 from plugin_host.audio_io import probe
@@ -19,6 +18,7 @@ from plugin_host.levels import SILENT_BELOW_DB, level_db, mean_power
 from plugin_host.paths import AllowedRoots
 from plugin_host.pipeline import process
 from plugin_host.runtime import LoadedModel, load_model
+from tests.helpers import chord, click_track
 
 # Chunked streaming vs one whole pass: float32 rounding of FFT batches and overlap-add
 # order (measured <= 2.1e-7 on signals peaking ~0.9; tests/test_host_render.py).

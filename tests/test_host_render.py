@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-from signals import chord, click_track
 
 from plugin_host import Chain, RenderCancelled, RenderError, render
 from plugin_host.audio_io import Resampler
 from plugin_host.paths import AllowedRoots
 from plugin_host.pipeline import StreamingAgent, process, process_chunked
 from plugin_host.runtime import LoadedModel, load_model
+from tests.helpers import chord, click_track
 
 # Chunked vs whole: both compute the same frames exactly; what differs is float32 rounding of
 # FFT batches and overlap-add order (measured <= 2.1e-7 on signals peaking ~0.9).

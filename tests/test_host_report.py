@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from signals import chord, click_track
 
 from plugin_host import measures, render
 from plugin_host.measures import ChromaFold, WaveformMoments
@@ -18,6 +17,7 @@ from plugin_host.pipeline import FrameBlock, StreamingAgent, process
 from plugin_host.report import RenderReport, ReportAccumulator
 from plugin_host.report_text import summary_line
 from plugin_host.runtime import LoadedModel, load_model
+from tests.helpers import chord, click_track
 
 
 @pytest.fixture(scope="module")

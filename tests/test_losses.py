@@ -8,9 +8,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import make_tiny_agent
-from signals import chord, click_track
 
+from tests.helpers import chord, click_track, make_tiny_agent
 from training import balance_losses as B
 from training import losses as L
 from training.config import TrainConfig

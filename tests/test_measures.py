@@ -11,7 +11,7 @@ from model.config import AgentConfig
 from model.dsp import band_edges
 from plugin_host import measures
 from plugin_host.dsp import HostDSP
-from tests.signals import chord, click_track
+from tests.helpers import chord, click_track
 from training.data.synth import generate_pair, train_config
 
 SR = 44100

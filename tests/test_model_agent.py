@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from model import AgentConfig, CreativeAgent
-from tests.conftest import make_tiny_agent
-from tests.signals import chord, click_track
+from tests.helpers import chord, click_track, make_tiny_agent
 
 SR = 44100
 

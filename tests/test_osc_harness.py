@@ -26,7 +26,8 @@ import pytest
 from pedalboard.io import AudioFile
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
-from signals import chord, click_track
+
+from tests.helpers import chord, click_track
 
 REPO = Path(__file__).resolve().parents[1]
 REPLY_TIMEOUT_S = 10.0  # one reply on loopback takes < 1 ms; generous for a loaded 2-core CI

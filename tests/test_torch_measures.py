@@ -12,8 +12,7 @@ import pytest
 import torch
 
 from plugin_host import measures
-from tests.conftest import make_tiny_agent
-from tests.signals import chord, click_track
+from tests.helpers import chord, click_track, make_tiny_agent
 from training import torch_measures as diag
 from training.data.synth import generate_pair, train_config
 

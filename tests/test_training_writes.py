@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_tiny_agent
 from matplotlib.figure import Figure
 
 from export.onnx_export import build_core_proto, write_atomic
+from tests.helpers import make_tiny_agent
 from training.audio_files import write_audio
 from training.checkpoint import save_checkpoint
 from training.curves import save_png

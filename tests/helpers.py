@@ -1,6 +1,9 @@
-"""Small synthetic test signals made in code (no files): a click track and a chord."""
+"""Test helpers, imported one way (``from tests.helpers import ...``): small signals made in
+code (a click track, a chord) and a tiny agent with non-trivial masks."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -30,3 +33,21 @@ def chord(seconds: float, sr: int = 44100, channels: int = 2, root_hz: float = 2
             sig += np.sin(2 * np.pi * root_hz * ratio * h * t) / (h * 4.0)
     sig = 0.3 * sig / np.abs(sig).max()
     return np.repeat(sig[None].astype(np.float32), channels, axis=0)
+
+
+def make_tiny_agent(seed: int = 0) -> Any:
+    """A ``tiny`` ``CreativeAgent`` whose output layer is randomised, so masks vary in time
+    and frequency (a freshly initialised core outputs constant masks). Every weight is a
+    function of ``seed`` alone (not of the global random state other tests leave behind).
+    torch is imported here, so host tests that only need signals stay torch-free."""
+    import torch
+
+    from model import AgentConfig, CreativeAgent
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        agent = CreativeAgent(AgentConfig.preset("tiny"))
+    with torch.no_grad():
+        agent.core.out.weight.copy_(0.5 * torch.randn(agent.core.out.weight.shape, generator=gen))
+    return agent.eval()

@@ -142,7 +142,7 @@ def test_sigkill_during_a_checkpoint_write_leaves_the_previous_one(tmp_path: Pat
     script = tmp_path / "saver.py"
     script.write_text(SAVER)
     run = tmp_path / "run"
-    tests_dir = str(Path(__file__).parent)
+    tests_dir = str(Path(__file__).resolve().parents[1])  # the repo root: tests.helpers
     cmd = [sys.executable, str(script), str(run), tests_dir]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None

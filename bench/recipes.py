@@ -77,7 +77,7 @@ def _run(cmd: list[str], log_path: Path) -> None:
     with open(log_path, "w", encoding="utf-8") as out:
         rc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
     if rc != 0:
-        raise RuntimeError(f"{' '.join(cmd[3:5])} failed (exit {rc}); see {log_path}")
+        raise RuntimeError(f"creative-agent {cmd[3]} failed (exit {rc}); see {log_path}")
 
 
 def _stamp(r: Recipe) -> dict[str, Any]:

@@ -49,13 +49,13 @@ SEGMENT_MEASURES = (
     "onset_corr_input",
     "chroma_cos_target",
 )
-# A segment is weak in harmony below this chroma cosine with the target: the seed's success
-# threshold on a correlation (0.4) read as a cosine. Chroma of unrelated material sits near
-# 0.4-0.7 (docs/host.md), so below 0.4 the output shares almost none of the target's pitch
-# classes.
-HARMONY_WEAK_BELOW = SUCCESS_INPUT_CORR
-# A segment is weak in rhythm below this onset correlation with the input: the same 0.4 (an
-# onset envelope with |corr| < 0.2, the seed's noise level, follows nothing at all).
+# A segment is weak in harmony below this chroma cosine with the target: the cosine between a
+# triad's chroma (3 pitch classes) and a flat one (12, broadband noise or drums) is
+# 3 / sqrt(3 · 12) = 0.5, so below it the output is further from the target's harmony than
+# noise is from a chord.
+HARMONY_WEAK_BELOW = 3.0 / math.sqrt(3.0 * 12.0)
+# A segment is weak in rhythm below this onset correlation with the input: the seed's success
+# threshold on a correlation, ``SUCCESS_INPUT_CORR`` (0.4).
 RHYTHM_WEAK_BELOW = SUCCESS_INPUT_CORR
 # A source counts as silent in a segment when its mean power is below this fraction of the
 # output's there (40 dB, as plugin_host.levels.SILENT_BELOW_DB for whole files).

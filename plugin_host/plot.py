@@ -96,7 +96,14 @@ def draw_timeline(ax: Any, timeline: Mapping[str, Any]) -> None:
         ax.stairs(v, edges, color=colour, lw=1.5, label=label, baseline=None)
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel(f"per {timeline['unit']}")
-    ax.legend(loc="lower left", fontsize=7, ncols=3, framealpha=0.8)
+    from matplotlib.patches import Patch
+
+    verdicts = dict.fromkeys(s["verdict"] for s in segs)  # those present, in time order
+    spans = [
+        Patch(color=VERDICT_COLOURS.get(v, "#ffffff"), label=v or "undefined") for v in verdicts
+    ]
+    lines, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=lines + spans, loc="lower left", fontsize=7, ncols=6, framealpha=0.8)
     if timeline["unit"] == "bar":
         step = max(1, -(-len(segs) // 32))  # at most ~32 labels
         top = ax.secondary_xaxis("top")

@@ -128,8 +128,8 @@ class Segments:
             unit,
             bpm,
             tuple(spans[i][0] for i in keep),
-            tuple(bounds[j] / sample_rate for j in range(len(keep))),
-            tuple(bounds[j + 1] / sample_rate for j in range(len(keep))),
+            tuple(float(bounds[j]) / sample_rate for j in range(len(keep))),
+            tuple(float(bounds[j + 1]) / sample_rate for j in range(len(keep))),
             bounds,
         )
 

@@ -198,6 +198,12 @@ def test_segments_of_a_grid_and_of_seconds():
         Segments.of(0, SR, None)
 
 
+def test_bar_grid_must_be_a_bar_grid(model, clips, tmp_path: Path):
+    with pytest.raises(TypeError, match="bar_grid must be a BarGrid or None, got float"):
+        render(clips["in_path"], clips["tg_path"], model, tmp_path / "o.wav", bar_grid=120.0)  # type: ignore[arg-type]
+    assert not (tmp_path / "o.wav").exists()
+
+
 def test_plot_draws_the_timeline(model, clips, tmp_path: Path):
     from matplotlib.figure import Figure
 

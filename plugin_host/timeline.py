@@ -246,9 +246,10 @@ _KINDS = (
 )
 
 
-def _weak(seg: Mapping[str, Any], measure: str, below: float, source: str) -> bool:
+def _weak(seg: Mapping[str, Any], measure: str, below: float, source: str | None) -> bool:
+    """``measure`` below ``below``, or ``source`` (None: none counts) silent in ``seg``."""
     value = seg.get(measure)
-    if source in seg.get("silent", ()):
+    if source is not None and source in seg.get("silent", ()):
         return True
     return value is not None and value < below
 
@@ -258,18 +259,22 @@ def weak_ranges(timeline: Mapping[str, Any]) -> list[WeakRange]:
 
     A segment is weak in harmony when its target is silent (while the output is not) or its
     ``chroma_cos_target`` < ``HARMONY_WEAK_BELOW``; in rhythm likewise with the input and
-    ``onset_corr_input`` < ``RHYTHM_WEAK_BELOW``. Segments shorter than
-    ``MIN_WEAK_FRACTION`` of the longest are skipped (too few frames)."""
+    ``onset_corr_input`` < ``RHYTHM_WEAK_BELOW``. A source silent in every segment is not
+    a local loss (the report's ``warnings`` say so), so its silence counts nowhere then.
+    Segments shorter than ``MIN_WEAK_FRACTION`` of the longest are skipped (too few
+    frames)."""
     segs: Sequence[Mapping[str, Any]] = timeline.get("segments") or []
     if not segs:
         return []
     full = max(s["end_s"] - s["start_s"] for s in segs)
     out: list[WeakRange] = []
     for kind, measure, below, source in _KINDS:
+        everywhere = all(source in seg.get("silent", ()) for seg in segs)
+        counted = None if everywhere else source
         run: list[Mapping[str, Any]] = []
         for seg in [*segs, None]:
             ok = seg is not None and seg["end_s"] - seg["start_s"] >= MIN_WEAK_FRACTION * full
-            if ok and seg is not None and _weak(seg, measure, below, source):
+            if ok and seg is not None and _weak(seg, measure, below, counted):
                 run.append(seg)
                 continue
             if run:

@@ -186,6 +186,15 @@ def test_weak_seconds_many_ranges_and_short_segments():
     assert weak_text(None) == "" and weak_text({"unit": "second", "segments": []}) == ""
 
 
+def test_a_source_silent_everywhere_is_not_a_local_loss():
+    segs = [bar(i, chroma=None, silent=["target"]) for i in range(1, 5)]
+    assert weak_text({"unit": "bar", "bpm": 120.0, "segments": segs}) == ""
+    segs[1] = bar(2)  # the target plays in bar 2 only
+    assert weak_text({"unit": "bar", "bpm": 120.0, "segments": segs}) == (
+        "harmony lost in bars 1 (target silent), 3–4 (target silent)"
+    )
+
+
 def test_segments_of_a_grid_and_of_seconds():
     s = Segments.of(SR * 5, SR, BarGrid(120.0, 0.02))  # downbeat within MIN_PICKUP_S: no bar 0
     assert s.index == (1, 2, 3) and s.bounds.tolist() == [0, 88200, 176400, SR * 5]

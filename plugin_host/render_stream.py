@@ -21,6 +21,7 @@ from plugin_host.chain import Chain, SectionStream
 from plugin_host.pipeline import Emitted, FrameBlock, StreamingAgent
 from plugin_host.report import ReportAccumulator
 from plugin_host.runtime import LoadedModel
+from plugin_host.timeline import TimelineAccumulator
 
 READ_BLOCK = 1 << 16  # samples per read at the model's rate (1.5 s at 44.1 kHz)
 _MIN_LAST = 64  # never leave a last read shorter than this (pedalboard guesses layouts)
@@ -84,9 +85,10 @@ class _Sink:
         writer: AtomicAudioWriter,
         acc: ReportAccumulator,
         timer: Timer,
+        timeline: TimelineAccumulator | None = None,
     ) -> None:
         self.job, self.out_stream, self.writer = job, out_stream, writer
-        self.acc, self.timer = acc, timer
+        self.acc, self.timer, self.timeline = acc, timer, timeline
 
     def take(self, items: list[Emitted]) -> None:
         for e in items:
@@ -94,6 +96,8 @@ class _Sink:
             if not np.isfinite(e.output).all():
                 raise ModelOutputError(f"model {self.job.model.path}: produced NaN or Inf samples")
             self.acc.add_samples(e.output, e.input, e.target)
+            if self.timeline is not None:
+                self.timeline.add_samples(e)
             t = self.timer.add("report", t)
             y = self.out_stream.process(e.output) if self.out_stream else e.output
             t = self.timer.add("chains", t)
@@ -125,10 +129,12 @@ def stream(
     timer: Timer,
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    timeline: TimelineAccumulator | None = None,
 ) -> None:
-    """Run the whole stream into ``writer`` (finished, not committed) and ``acc``;
-    ``on_frames`` also gets every chunk of STFT frames (the plot). Raises
-    :class:`StreamCancelled` when ``cancel`` is set between blocks."""
+    """Run the whole stream into ``writer`` (finished, not committed) and ``acc`` (and
+    ``timeline``, fed the same spans and frames); ``on_frames`` also gets every chunk of
+    STFT frames (the plot). Raises :class:`StreamCancelled` when ``cancel`` is set between
+    blocks."""
     rate = job.model.metadata.sample_rate
     streams: dict[str, SectionStream | None] = {
         s: (job.chain.stream(s, rate, job.channels, job.total) if len(b) else None)
@@ -138,6 +144,8 @@ def stream(
     def frames(block: FrameBlock) -> None:
         t = time.perf_counter()
         acc.add_frames(block)
+        if timeline is not None:
+            timeline.add_frames(block)
         if on_frames is not None:
             on_frames(block)
         timer.add("report", t)
@@ -145,7 +153,7 @@ def stream(
     agent = StreamingAgent(
         job.model, job.channels, job.total, job.balance, job.chunk_frames, frames
     )
-    sink = _Sink(job, streams["output_chain"], writer, acc, timer)
+    sink = _Sink(job, streams["output_chain"], writer, acc, timer, timeline)
     readers = [
         SourceReader(job.info_in, rate, job.channels, job.total, loop=False),
         SourceReader(job.info_tg, rate, job.channels, job.total, loop=job.loop),

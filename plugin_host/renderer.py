@@ -44,6 +44,7 @@ from plugin_host.audio_io import (
 )
 from plugin_host.chain import Chain, ChainError
 from plugin_host.levels import PassThroughModel, SourceCheck, check_sources
+from plugin_host.musical.grid import BarGrid
 from plugin_host.paths import AllowedRoots
 from plugin_host.render_files import RenderOutputs, RenderPathError, check_root, output_path
 from plugin_host.render_stream import (
@@ -55,6 +56,7 @@ from plugin_host.render_stream import (
 )
 from plugin_host.report import SCHEMA, ReportAccumulator, metadata_hash
 from plugin_host.runtime import LoadedModel, ModelLoadError, load_model
+from plugin_host.timeline import Segments, TimelineAccumulator
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ class _Settings:
     gain: float
     overwrite: bool
     chunk_frames: int | None
+    bar_grid: BarGrid | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ def render(
     allow_roots: AllowedRoots | None = None,
     provider: str = "auto",
     chunk_frames: int | None = None,
+    bar_grid: BarGrid | None = None,
 ) -> dict[str, Any]:
     """Render one INPUT/TARGET pair to ``output_path`` and return the report (a JSON-ready
     dict; also written to ``report_path`` when given).
@@ -127,11 +131,15 @@ def render(
     checked between blocks and raises ``RenderCancelled``; allow_roots: every path
     (inputs, outputs, model, chain and its plugin files) must resolve inside these
     folders (None: no restriction); chunk_frames: STFT frames per chunk (default: the
-    pipeline's). Raises ``RenderError`` for bad input; nothing is written then.
+    pipeline's); bar_grid: the INPUT's bars (the report's ``timeline`` is per bar, else
+    per second). Raises ``RenderError`` for bad input; nothing is written then.
     """
     started = time.perf_counter()
     balance, gain = _check_args(balance, fit, output_gain_db, allow_roots)
-    settings = _Settings(balance, fit, float(output_gain_db), gain, overwrite, chunk_frames)
+    if bar_grid is not None and not isinstance(bar_grid, BarGrid):
+        raise TypeError(f"bar_grid must be a BarGrid or None, got {type(bar_grid).__name__}")
+    settings = _Settings(balance, fit, float(output_gain_db), gain, overwrite, chunk_frames,
+                         bar_grid)  # fmt: skip
     if cancel is not None and cancel.is_set():
         raise RenderCancelled("render cancelled before it started")
     timer = Timer()
@@ -285,6 +293,9 @@ def _run(
     job = StreamJob(agent_model, info_in, info_tg, chain, settings.balance, channels, total,
                     loop, settings.chunk_frames, settings.gain)  # fmt: skip
     acc = ReportAccumulator(rate, meta.n_fft, np.diff(model.dsp.edges))
+    grid = settings.bar_grid  # the timeline's bars (None: per second)
+    timeline = TimelineAccumulator(Segments.of(total, rate, grid), rate, meta.n_fft, meta.hop,
+                                   np.diff(model.dsp.edges))  # fmt: skip
     plot_data = None
     if paths.plot is not None:
         from plugin_host.plot import PlotData
@@ -297,9 +308,11 @@ def _run(
             paths.output, sample_rate=info_in.sample_rate, channels=channels,
             length=out_frames, source_rate=rate, source_length=total,
         )  # fmt: skip
-        stream(job, writer, acc, plot_data.add if plot_data else None, timer, progress, cancel)
+        stream(job, writer, acc, plot_data.add if plot_data else None, timer, progress, cancel,
+               timeline)  # fmt: skip
         report = _report(model, info_in, info_tg, paths, chain, settings.balance, settings.fit,
                          channels, out_frames, acc)  # fmt: skip
+        report["timeline"] = timeline.compute()
         report["output_gain_db"] = settings.gain_db
         report["warnings"] = [sources.warning] if sources.warning else []
         if plot_data is not None and paths.plot is not None:
@@ -307,7 +320,7 @@ def _run(
 
             t = time.perf_counter()
             title = f"{paths.output.name}: {report['verdict']}"
-            outputs.add(paths.plot, lambda f: draw_plot(f, plot_data, title))
+            outputs.add(paths.plot, lambda f: draw_plot(f, plot_data, title, report["timeline"]))
             timer.add("plot", t)
         report["render_seconds"] = time.perf_counter() - started
         report["rtf"] = report["render_seconds"] / max(report["durations_s"]["output"], 1e-9)

@@ -20,6 +20,7 @@ import numpy as np
 
 from plugin_host.measures import ClipAccumulator, ClipMeasures
 from plugin_host.pipeline import FrameBlock
+from plugin_host.timeline import Timeline
 
 SCHEMA = "creative-agent/render-report/1"
 
@@ -78,6 +79,7 @@ class RenderReport(ClipMeasures):
     render_seconds: float
     rtf: float
     timings_s: dict[str, float]
+    timeline: Timeline
 
 
 class ReportAccumulator(ClipAccumulator):

@@ -1,0 +1,326 @@
+"""The report over time: the whole-clip measures per bar (when a :class:`BarGrid` is known)
+or per second, accumulated while the render streams, and the weakest segments for the
+summary line.
+
+Segments cover the output's timeline at the model rate: bars from ``BarGrid.bars`` (bar 0 =
+the pickup before the first downbeat), or seconds ``[k, k + 1)`` (index ``k`` from 0; the
+last one may be short). A segment starts at sample ``round(start_s · rate)``.
+
+The timeline is fed exactly what the whole-clip report gets (:mod:`plugin_host.render_stream`):
+every ``Emitted`` span of samples is split at the segment boundaries, and every STFT frame
+goes to the segment that holds its centre (frame ``i`` is centred on sample ``i · hop``:
+``HostDSP`` pads ``n_fft / 2`` zeros each side). Each segment has its own
+:class:`plugin_host.measures.ClipAccumulator` (the report's measures, not a copy of them):
+running sums plus a few floats per frame, so the timeline's memory is that of the whole
+clip's report, split. A frame near a boundary still sees ``n_fft / 2`` samples of the next
+segment, so a segment's spectral measures differ slightly from the same bar rendered alone;
+its waveform correlations are exactly those of its samples.
+
+Weak segments (named by :func:`weak_ranges` in the summary line) use the seed's own
+thresholds: harmony is lost where ``chroma_cos_target`` is below ``HARMONY_WEAK_BELOW``
+or the target is silent in that segment while the output is not; rhythm is lost where
+``onset_corr_input`` is below ``RHYTHM_WEAK_BELOW``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+import numpy as np
+
+from plugin_host.measures import ClipAccumulator
+from plugin_host.measures.constants import SUCCESS_INPUT_CORR
+from plugin_host.measures.waveform import INPUT, OUTPUT, TARGET
+from plugin_host.musical.grid import BarGrid
+from plugin_host.pipeline import Emitted, FrameBlock
+
+UNITS = ("bar", "second")
+# the measures of each segment (names and definitions of the whole-clip report's keys;
+# ``masked_share_input`` is the report's ``masks.masked_share_input``)
+SEGMENT_MEASURES = (
+    "output_input_corr",
+    "output_target_corr",
+    "verdict",
+    "masked_share_input",
+    "onset_corr_input",
+    "chroma_cos_target",
+)
+# A segment is weak in harmony below this chroma cosine with the target: the cosine between a
+# triad's chroma (3 pitch classes) and a flat one (12, broadband noise or drums) is
+# 3 / sqrt(3 · 12) = 0.5, so below it the output is further from the target's harmony than
+# noise is from a chord.
+HARMONY_WEAK_BELOW = 3.0 / math.sqrt(3.0 * 12.0)
+# A segment is weak in rhythm below this onset correlation with the input: the seed's success
+# threshold on a correlation, ``SUCCESS_INPUT_CORR`` (0.4).
+RHYTHM_WEAK_BELOW = SUCCESS_INPUT_CORR
+# A source counts as silent in a segment when its mean power is below this fraction of the
+# output's there (40 dB, as plugin_host.levels.SILENT_BELOW_DB for whole files).
+SILENT_SHARE = 1e-4
+# Segments shorter than this fraction of a full one (the clip's last, cut short) are
+# reported but never named weak: a few frames give no stable correlation.
+MIN_WEAK_FRACTION = 0.5
+
+
+class Segment(TypedDict):
+    """One bar or second: ``index`` (bar number, 0 = pickup; or second from 0), its span in
+    seconds on the output's timeline, the measures of :data:`SEGMENT_MEASURES` (``None``
+    when undefined, with a reason in ``undefined``), and ``silent``: the sources (``input``,
+    ``target``) silent in it (mean power 40 dB below the output's)."""
+
+    index: int
+    start_s: float
+    end_s: float
+    output_input_corr: float | None
+    output_target_corr: float | None
+    verdict: str | None
+    masked_share_input: float | None
+    onset_corr_input: float | None
+    chroma_cos_target: float | None
+    silent: list[str]
+    undefined: dict[str, str]
+
+
+class Timeline(TypedDict):
+    """The report's ``timeline``: ``unit`` ``"bar"`` or ``"second"``, ``bpm`` of the grid
+    (``None`` per second), ``segments`` in time order."""
+
+    unit: str
+    bpm: float | None
+    segments: list[Segment]
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Segment spans of a clip of ``total`` samples at ``sample_rate`` Hz: ``index``,
+    ``start_s``, ``end_s`` per segment and ``bounds`` int64 [S + 1], the first sample of each
+    segment and ``total`` last."""
+
+    unit: str
+    bpm: float | None
+    index: tuple[int, ...]
+    start_s: tuple[float, ...]
+    end_s: tuple[float, ...]
+    bounds: np.ndarray
+
+    @classmethod
+    def of(cls, total: int, sample_rate: int, grid: BarGrid | None) -> Segments:
+        """Bars of ``grid`` over the clip, or seconds when ``grid`` is None."""
+        if total < 1:
+            raise ValueError(f"a timeline needs >= 1 sample, got {total}")
+        duration = total / sample_rate
+        if grid is not None:
+            spans = grid.bars(duration)
+            unit, bpm = "bar", float(grid.bpm)
+        else:
+            n = math.ceil(duration)
+            spans = [(k, float(k), min(k + 1.0, duration)) for k in range(n)]
+            unit, bpm = "second", None
+        starts = [int(round(s * sample_rate)) for _, s, _ in spans]
+        keep = [i for i in range(len(spans)) if starts[i] < total and
+                (i + 1 == len(spans) or starts[i + 1] > starts[i])]  # fmt: skip
+        bounds = np.array([starts[i] for i in keep] + [total], np.int64)
+        bounds[0] = 0
+        return cls(
+            unit,
+            bpm,
+            tuple(spans[i][0] for i in keep),
+            tuple(float(bounds[j]) / sample_rate for j in range(len(keep))),
+            tuple(float(bounds[j + 1]) / sample_rate for j in range(len(keep))),
+            bounds,
+        )
+
+
+class TimelineAccumulator:
+    """Per-segment :class:`ClipAccumulator` s fed like the report's: ``add_samples`` with
+    each :class:`Emitted` span, ``add_frames`` with each :class:`FrameBlock`; ``compute``
+    at the end. ``hop``: samples between frame centres; ``band_sizes``: STFT bins per band."""
+
+    def __init__(
+        self, segments: Segments, sample_rate: int, n_fft: int, hop: int, band_sizes: np.ndarray
+    ) -> None:
+        self.segments, self.hop = segments, hop
+        self.accs = [ClipAccumulator(sample_rate, n_fft, band_sizes) for _ in segments.index]
+        for acc in self.accs[1:]:  # one fold matrix for all (it depends on rate and n_fft)
+            acc.fold = self.accs[0].fold
+
+    def _runs(self, positions: np.ndarray) -> list[tuple[int, int, int]]:
+        """(segment, lo, hi): consecutive items [lo, hi) of sorted sample ``positions``
+        that fall in one segment."""
+        seg = np.searchsorted(self.segments.bounds, positions, side="right") - 1
+        seg = np.clip(seg, 0, len(self.accs) - 1)
+        cuts = np.flatnonzero(np.diff(seg)) + 1
+        edges = [0, *cuts.tolist(), positions.size]
+        return [(int(seg[a]), a, b) for a, b in itertools.pairwise(edges)]
+
+    def add_samples(self, span: Emitted) -> None:
+        """Output, input and target samples of one span, split at segment boundaries."""
+        n = span.output.shape[-1]
+        if n == 0:
+            return
+        b = self.segments.bounds
+        lo = max(int(np.searchsorted(b, span.start, side="right")) - 1, 0)
+        hi = min(int(np.searchsorted(b, span.start + n, side="left")), len(self.accs))
+        for k in range(lo, hi):
+            a, z = max(b[k], span.start) - span.start, min(b[k + 1], span.start + n) - span.start
+            if z > a:
+                parts = (x[:, a:z] for x in (span.output, span.input, span.target))
+                self.accs[k].update_samples(*parts)
+
+    def add_frames(self, block: FrameBlock) -> None:
+        """Frames ``[start, stop)`` to the segments holding their centres (``i · hop``)."""
+        centres = np.arange(block.start, block.stop, dtype=np.int64) * self.hop
+        for k, a, b in self._runs(centres):
+            acc = self.accs[k]
+            acc.update_frames(block.power_out[a:b], block.power_in[a:b], block.power_tg[a:b],
+                              block.band_out[a:b], block.band_in[a:b], block.band_tg[a:b])  # fmt: skip
+            acc.update_masks(block.input_mask[a:b], block.target_mask[a:b],
+                             block.band_in[a:b], block.band_tg[a:b])  # fmt: skip
+
+    def compute(self) -> Timeline:
+        s = self.segments
+        segments = [
+            _segment(acc, s.unit, i, a, z)
+            for acc, i, a, z in zip(self.accs, s.index, s.start_s, s.end_s, strict=True)
+        ]
+        return Timeline(unit=s.unit, bpm=s.bpm, segments=segments)
+
+
+def _segment(acc: ClipAccumulator, unit: str, index: int, start_s: float, end_s: float) -> Segment:
+    """One segment's measures. A source silent in the segment (mean power below
+    ``SILENT_SHARE`` × the output's) leaves its spectral measure (``chroma_cos_target``,
+    ``onset_corr_input``) undefined: only the frames straddling the boundary would see it."""
+    m = acc.compute()
+    why = {k: v for k, v in m["undefined"].items() if k in SEGMENT_MEASURES}
+    masks = m["masks"]
+    share = None if masks is None else masks["masked_share_input"]
+    if share is None:
+        why["masked_share_input"] = m["undefined"].get("masks.masked_share_input", "no frame")
+    power = np.diag(acc.moments.gram) / max(acc.moments.n, 1)  # mean x² per signal
+    silent = [name for name, i in (("input", INPUT), ("target", TARGET))
+              if power[OUTPUT] > 0 and not power[i] > SILENT_SHARE * power[OUTPUT]]  # fmt: skip
+    spectral = {
+        "onset_corr_input": m["onset_corr_input"],
+        "chroma_cos_target": m["chroma_cos_target"],
+    }
+    for key, source in (("onset_corr_input", "input"), ("chroma_cos_target", "target")):
+        if source in silent:
+            spectral[key] = None
+            why[key] = f"{source} is silent in this {unit} (40 dB below the output)"
+    return Segment(
+        index=int(index),
+        start_s=float(start_s),
+        end_s=float(end_s),
+        output_input_corr=m["output_input_corr"],
+        output_target_corr=m["output_target_corr"],
+        verdict=m["verdict"],
+        masked_share_input=None if share is None else float(share),
+        onset_corr_input=spectral["onset_corr_input"],
+        chroma_cos_target=spectral["chroma_cos_target"],
+        silent=silent,
+        undefined=why,
+    )
+
+
+@dataclass(frozen=True)
+class WeakRange:
+    """Consecutive weak segments of one kind (``harmony`` or ``rhythm``): first and last
+    index, span in seconds, the lowest value among them (``None`` when every one is weak
+    because its source is silent) and the measure's name."""
+
+    kind: str
+    first: int
+    last: int
+    start_s: float
+    end_s: float
+    worst: float | None
+    measure: str
+
+
+_KINDS = (
+    ("harmony", "chroma_cos_target", HARMONY_WEAK_BELOW, "target"),
+    ("rhythm", "onset_corr_input", RHYTHM_WEAK_BELOW, "input"),
+)
+
+
+def _weak(seg: Mapping[str, Any], measure: str, below: float, source: str | None) -> bool:
+    """``measure`` below ``below``, or ``source`` (None: none counts) silent in ``seg``."""
+    value = seg.get(measure)
+    if source is not None and source in seg.get("silent", ()):
+        return True
+    return value is not None and value < below
+
+
+def weak_ranges(timeline: Mapping[str, Any]) -> list[WeakRange]:
+    """The timeline's weak segments, consecutive ones merged, harmony first then rhythm.
+
+    A segment is weak in harmony when its target is silent (while the output is not) or its
+    ``chroma_cos_target`` < ``HARMONY_WEAK_BELOW``; in rhythm likewise with the input and
+    ``onset_corr_input`` < ``RHYTHM_WEAK_BELOW``. A source silent in every segment is not
+    a local loss (the report's ``warnings`` say so), so its silence counts nowhere then.
+    Segments shorter than ``MIN_WEAK_FRACTION`` of the longest are skipped (too few
+    frames)."""
+    segs: Sequence[Mapping[str, Any]] = timeline.get("segments") or []
+    if not segs:
+        return []
+    full = max(s["end_s"] - s["start_s"] for s in segs)
+    out: list[WeakRange] = []
+    for kind, measure, below, source in _KINDS:
+        everywhere = all(source in seg.get("silent", ()) for seg in segs)
+        counted = None if everywhere else source
+        run: list[Mapping[str, Any]] = []
+        for seg in [*segs, None]:
+            ok = seg is not None and seg["end_s"] - seg["start_s"] >= MIN_WEAK_FRACTION * full
+            if ok and seg is not None and _weak(seg, measure, below, counted):
+                run.append(seg)
+                continue
+            if run:
+                values = [r[measure] for r in run if r[measure] is not None]
+                out.append(WeakRange(kind, run[0]["index"], run[-1]["index"], run[0]["start_s"],
+                                     run[-1]["end_s"], min(values) if values else None,
+                                     measure))  # fmt: skip
+                run = []
+    return out
+
+
+MAX_NAMED = 3  # weak ranges named per kind in the summary line (the lowest; "+N more")
+_SHORT = {"chroma_cos_target": "chroma tg", "onset_corr_input": "onset in"}
+_SOURCE = {"harmony": "target", "rhythm": "input"}
+
+
+def _span_text(r: WeakRange, unit: str) -> str:
+    if unit == "bar":
+        where = f"{r.first}" if r.first == r.last else f"{r.first}–{r.last}"
+    else:
+        where = f"{r.start_s:.4g}–{r.end_s:.4g} s"
+    why = f"{_SOURCE[r.kind]} silent" if r.worst is None else f"{_SHORT[r.measure]} {r.worst:.2f}"
+    return f"{where} ({why})"
+
+
+def weak_text(timeline: Mapping[str, Any] | None) -> str:
+    """The weakest segments in words, e.g. ``harmony lost in bars 5–8 (chroma tg 0.41)`` or
+    ``rhythm lost at 3–5 s (onset in 0.30)`` (value: the lowest in the range; parts joined
+    by ``; ``); at most ``MAX_NAMED`` ranges per kind, the lowest ones, in time order.
+    ``""`` when no segment is weak (or no timeline)."""
+    if not timeline:
+        return ""
+    ranges = weak_ranges(timeline)
+    unit = timeline.get("unit", "second")
+    parts = []
+    for kind in ("harmony", "rhythm"):
+        mine = [r for r in ranges if r.kind == kind]
+        if not mine:
+            continue
+        named = sorted(mine, key=lambda r: -1.0 if r.worst is None else r.worst)[:MAX_NAMED]
+        spans = [_span_text(r, unit) for r in mine if r in named]
+        more = f", +{len(mine) - len(named)} more" if len(mine) > len(named) else ""
+        if unit == "bar":
+            one = len(mine) == 1 and mine[0].first == mine[0].last
+            where = f"in bar{'' if one else 's'} "
+        else:
+            where = "at "
+        parts.append(f"{kind} lost {where}{', '.join(spans)}{more}")
+    return "; ".join(parts)

@@ -183,6 +183,27 @@ def test_cli_balance_curve(tiny_onnx: Path, tmp_path: Path) -> None:
     assert json.loads((tmp_path / "o.wav.json").read_text())["balance_curve"]
 
 
+def test_render_batch_balance_curve_column(tiny_onnx: Path, tmp_path: Path) -> None:
+    from plugin_host.batch import run_batch
+
+    write(tmp_path / "in.wav", click_track(1.0))
+    write(tmp_path / "tg.wav", chord(1.0))
+    (tmp_path / "ramp.json").write_text('{"points": [[0, 0.2], [1, 0.8]]}')
+    (tmp_path / "m.csv").write_text(
+        "input,target,output,balance,balance_curve\n"
+        "in.wav,tg.wav,a.wav,,ramp.json\n"
+        "in.wav,tg.wav,b.wav,0.3,ramp.json\n"
+        "in.wav,tg.wav,c.wav,,missing.json\n"
+    )
+    _, results = run_batch(tmp_path / "m.csv", str(tiny_onnx), provider="cpu",
+                           show_progress=False)  # fmt: skip
+    ok = results[2]
+    assert isinstance(ok, dict)
+    assert ok["balance_curve"] == {"unit": "s", "points": [[0.0, 0.2], [1.0, 0.8]]}
+    assert results[3] == "balance and balance_curve exclude each other"
+    assert isinstance(results[4], str) and "missing.json: cannot read balance curve" in results[4]
+
+
 # ------------------------------------------------------------------ acceptance
 
 SECONDS = 8

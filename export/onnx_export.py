@@ -1,7 +1,7 @@
 """``creative-agent export``: the agent's learned core to ONNX, checked, self-describing.
 
 The graph is ``MaskCore`` only: ``feat_in`` [B, K, N], ``feat_tg`` [B, K, N] (log band
-powers) and ``balance`` [B] in, ``input_mask`` and ``target_mask`` [B, K, N] out, with batch
+powers) and ``balance`` [B, N] (the knob per frame; format version 2) in, ``input_mask`` and ``target_mask`` [B, K, N] out, with batch
 B and frame count N dynamic. Everything the host needs to rebuild the DSP around it (sample
 rate, STFT size/hop/window, band edges) and to know where the model came from (config,
 training-config hash, validation metrics, creation time, project version) is written to
@@ -122,23 +122,33 @@ def _quiet_exporter() -> Iterator[None]:
 
 
 def build_core_proto(
-    agent: CreativeAgent, opset: int = DEFAULT_OPSET, fp16: bool = False
+    agent: CreativeAgent,
+    opset: int = DEFAULT_OPSET,
+    fp16: bool = False,
+    *,
+    per_frame_balance: bool = True,
 ) -> onnx.ModelProto:
-    """Trace ``agent.core`` with the dynamo exporter: an ONNX graph without metadata."""
+    """Trace ``agent.core`` with the dynamo exporter: an ONNX graph without metadata.
+
+    per_frame_balance: ``balance`` [B, N] (format version 2, the default); False traces
+    the version-1 contract ``balance`` [B] (kept to test that old files still load)."""
     agent = agent.eval()
     module: nn.Module = HalfPrecisionCore(agent.core).eval() if fp16 else agent.core
     k = agent.config.n_bands
     gen = torch.Generator().manual_seed(0)
+    balance = torch.tensor([0.5, 0.25])
+    if per_frame_balance:
+        balance = torch.linspace(0.1, 0.9, EXAMPLE_FRAMES)[None].repeat(2, 1)
     example = (
         torch.randn(2, k, EXAMPLE_FRAMES, generator=gen),
         torch.randn(2, k, EXAMPLE_FRAMES, generator=gen),
-        torch.tensor([0.5, 0.25]),
+        balance,
     )
     batch, frames = torch.export.Dim("batch"), torch.export.Dim("frames")
     dyn = {
         "feat_in": {0: batch, 2: frames},
         "feat_tg": {0: batch, 2: frames},
-        "balance": {0: batch},
+        "balance": {0: batch, 1: frames} if per_frame_balance else {0: batch},
     }
     with _quiet_exporter():
         try:

@@ -3,7 +3,8 @@
 The host path is ``plugin_host.pipeline.process`` (numpy STFT/iSTFT + the ONNX Runtime
 core); the reference is ``CreativeAgent.forward`` in float32. Both render the same built-in
 musical clip pairs (``training.data.synth`` drums + harmony at several lengths, mono and
-stereo, several balances) and the waveforms are compared by their maximum absolute
+stereo, several constant balances and a moving one: a linear ramp per STFT frame, e.g.
+0.1 → 0.9 over the clip) and the waveforms are compared by their maximum absolute
 difference and their SNR:
 
     SNR = 10 · log10(Σ ref² / Σ (host − ref)²)  in dB.
@@ -69,16 +70,18 @@ FULL_CLIPS = (
 
 @dataclass(frozen=True)
 class ParityConfig:
-    """Which cases to run: every clip x every channel count x every balance."""
+    """Which cases to run: every clip x every channel count x every balance (constant
+    ``balances``, then each (start, end) of ``ramps``: a linear ramp over the clip's frames)."""
 
     clips: tuple[ClipSpec, ...] = FULL_CLIPS
     channels: tuple[int, ...] = (1, 2)
     balances: tuple[float, ...] = (0.0, 0.5, 1.0)
+    ramps: tuple[tuple[float, float], ...] = ((0.1, 0.9),)
     seed: int = 0
 
     @property
     def n_cases(self) -> int:
-        return len(self.clips) * len(self.channels) * len(self.balances)
+        return len(self.clips) * len(self.channels) * (len(self.balances) + len(self.ramps))
 
 
 @dataclass(frozen=True)
@@ -97,11 +100,13 @@ class CaseResult:
     snr_db: float
     passed: bool
     badness: float  # > 1 fails: max(err / max_abs, error amplitude over the allowed one)
+    balance_end: float | None = None  # a ramp from ``balance`` to this (None: constant)
 
     @property
     def name(self) -> str:
         ch = {1: "mono", 2: "stereo"}.get(self.channels, f"{self.channels}ch")
-        return f"{self.clip}/{ch}/balance={self.balance:g}"
+        end = "" if self.balance_end is None else f"->{self.balance_end:g}"
+        return f"{self.clip}/{ch}/balance={self.balance:g}{end}"
 
 
 @dataclass
@@ -144,11 +149,11 @@ class ParityReport:
     def table(self) -> str:
         """A human table of every case."""
         rows = [
-            f"{'case':<28} {'samples':>9} {'max abs err':>12} {'SNR dB':>8}  ok",
+            f"{'case':<32} {'samples':>9} {'max abs err':>12} {'SNR dB':>8}  ok",
         ]
         for r in self.results:
             rows.append(
-                f"{r.name:<28} {r.n_samples:>9} {r.max_abs_err:>12.3e} "
+                f"{r.name:<32} {r.n_samples:>9} {r.max_abs_err:>12.3e} "
                 f"{_fmt_snr(r.snr_db):>8}  {'yes' if r.passed else 'NO'}"
             )
         return "\n".join(rows)
@@ -213,14 +218,25 @@ def _judge(max_abs: float, snr: float, tol: Tolerance) -> tuple[bool, float]:
 
 @torch.inference_mode()
 def reference_audio(
-    agent: CreativeAgent, input: np.ndarray, target: np.ndarray, balances: tuple[float, ...]
+    agent: CreativeAgent, input: np.ndarray, target: np.ndarray, balances: list[np.ndarray]
 ) -> np.ndarray:
-    """The torch model's output for one pair at several balances: float32 [len(balances), C, T]."""
+    """The torch model's output for one pair at several balances, each float32 [N] per
+    frame: float32 [len(balances), C, T]."""
     b = len(balances)
     x = torch.from_numpy(np.ascontiguousarray(input))[None].expand(b, -1, -1).contiguous()
     y = torch.from_numpy(np.ascontiguousarray(target))[None].expand(b, -1, -1).contiguous()
-    out = agent(x, y, torch.tensor(balances, dtype=torch.float32)).audio
+    out = agent(x, y, torch.from_numpy(np.stack(balances))).audio
     return out.numpy()
+
+
+def _cases(config: ParityConfig, n_frames: int) -> list[tuple[float, float | None, np.ndarray]]:
+    """(start, end or None, float32 [N] per frame) of every balance case of ``config``."""
+    cases: list[tuple[float, float | None, np.ndarray]] = [
+        (float(b), None, np.full(n_frames, b, np.float32)) for b in config.balances
+    ]
+    for a, b in config.ramps:
+        cases.append((float(a), float(b), np.linspace(a, b, n_frames, dtype=np.float32)))
+    return cases
 
 
 def run_parity(
@@ -251,16 +267,17 @@ def run_parity(
             for ch in config.channels:
                 x, y = clip_source(n, ch, sr, config.seed)
                 assert x.shape == y.shape == (ch, n), f"clip source gave {x.shape}, {y.shape}"
-                refs = reference_audio(agent, x, y, config.balances)
-                for bal, ref in zip(config.balances, refs, strict=True):
-                    host = process(model, x, y, bal).audio
+                cases = _cases(config, model.dsp.n_frames(n))
+                refs = reference_audio(agent, x, y, [c[2] for c in cases])
+                for (bal, end, values), ref in zip(cases, refs, strict=True):
+                    host = process(model, x, y, values if end is not None else bal).audio
                     assert host.shape == ref.shape, f"host {host.shape} vs torch {ref.shape}"
                     err = host.astype(np.float64) - ref.astype(np.float64)
                     max_abs = float(np.max(np.abs(err))) if err.size else 0.0
                     snr = _snr_db(ref, err)
                     ok, badness = _judge(max_abs, snr, tolerance)
                     report.results.append(
-                        CaseResult(clip.label, ch, n, float(bal), max_abs, snr, ok, badness)
+                        CaseResult(clip.label, ch, n, bal, max_abs, snr, ok, badness, end)
                     )
                     bar.update(1)
     finally:

@@ -29,15 +29,20 @@ class AgentOutput(NamedTuple):
     target_band_power: torch.Tensor
 
 
-def _as_balance(balance: torch.Tensor | float, batch: int, like: torch.Tensor) -> torch.Tensor:
+def _as_balance(
+    balance: torch.Tensor | float, batch: int, frames: int, like: torch.Tensor
+) -> torch.Tensor:
+    """A float, Tensor[B] (one knob per clip) or Tensor[B, N] (one per frame) as given,
+    checked; a float becomes Tensor[B]."""
     if not isinstance(balance, torch.Tensor):
         balance = torch.tensor(float(balance))
     balance = balance.to(dtype=like.dtype, device=like.device)
     if balance.dim() == 0:
         balance = balance.expand(batch)
-    if balance.shape != (batch,):
+    if balance.shape not in ((batch,), (batch, frames)):
         raise ValueError(
-            f"balance must be a float or Tensor[B] with B = {batch}, got {tuple(balance.shape)}"
+            f"balance must be a float, Tensor[B] or Tensor[B, N] with B = {batch}, "
+            f"N = {frames}, got {tuple(balance.shape)}"
         )
     return balance
 
@@ -58,7 +63,8 @@ class CreativeAgent(nn.Module):
         self, input: torch.Tensor, target: torch.Tensor, balance: torch.Tensor | float = 0.5
     ) -> AgentOutput:
         """input, target: Tensor[B, C, T] at ``config.sample_rate`` (C = 1 or 2, same shape);
-        balance: Tensor[B] or float in [0, 1], the input's intended share (0.5 = 50/50)."""
+        balance: float, Tensor[B] or Tensor[B, N] (per STFT frame, N = 1 + T // hop) in
+        [0, 1], the input's intended share (0.5 = 50/50)."""
         if input.dim() != 3 or input.shape != target.shape:
             raise ValueError(
                 f"input and target must both be [B, C, T] of one shape, got "
@@ -67,7 +73,7 @@ class CreativeAgent(nn.Module):
         if input.shape[1] not in (1, 2):
             raise ValueError(f"1 or 2 channels supported, got {input.shape[1]}")
         b, _, t = input.shape
-        bal = _as_balance(balance, b, input)
+        bal = _as_balance(balance, b, 1 + t // self.config.hop, input)
         spec_in, spec_tg = self.dsp.stft(input), self.dsp.stft(target)
         pow_in, pow_tg = self.dsp.band_power(spec_in), self.dsp.band_power(spec_tg)
         m_in, m_tg = self.core(self.dsp.log_features(pow_in), self.dsp.log_features(pow_tg), bal)

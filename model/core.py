@@ -1,7 +1,7 @@
 """The learned core of the agent: band features of both clips + balance -> two band masks.
 
-This is the part exported to ONNX (inputs ``feat_in``, ``feat_tg``, ``balance``; outputs
-``input_mask``, ``target_mask``). It only looks ``cfg.receptive_frames`` frames to each
+This is the part exported to ONNX (inputs ``feat_in`` [B, K, N], ``feat_tg`` [B, K, N],
+``balance`` [B, N]; outputs ``input_mask``, ``target_mask``). It only looks ``cfg.receptive_frames`` frames to each
 side, so a long clip can be processed in overlapping chunks with the same result.
 """
 
@@ -37,9 +37,9 @@ class MaskCore(nn.Module):
     Features are made level-invariant per frame: both clips' log band powers are taken
     relative to the log of their joint mean power in that frame, so a common gain on both
     clips leaves the masks unchanged (the output then scales with the input) while their
-    relative level stays visible. ``balance`` enters as a constant input channel and as a
-    learned bias ``± scale · logit(balance)`` on the mask logits, so the knob acts from the
-    first step of training.
+    relative level stays visible. ``balance`` (one value per clip, or one per frame for
+    automation) enters as an input channel and as a learned bias ``± scale · logit(balance)``
+    on the mask logits of each frame, so the knob acts from the first step of training.
     """
 
     def __init__(self, cfg: AgentConfig) -> None:
@@ -57,22 +57,28 @@ class MaskCore(nn.Module):
     def forward(
         self, feat_in: torch.Tensor, feat_tg: torch.Tensor, balance: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """feat_in, feat_tg: Tensor[B, K, N] (log band power); balance: Tensor[B] in [0, 1].
+        """feat_in, feat_tg: Tensor[B, K, N] (log band power); balance: Tensor[B, N] in
+        [0, 1] (per frame), or Tensor[B] (one value per clip, the same as repeating it N times).
 
         Returns (input_mask, target_mask), each Tensor[B, K, N] in [0, 1].
         """
         k = self.cfg.n_bands
+        if balance.dim() == 1:
+            balance = balance[:, None].expand(-1, feat_in.shape[-1])
+        assert balance.dim() == 2 and balance.shape[-1] == feat_in.shape[-1], (
+            f"balance must be [B] or [B, N], got {tuple(balance.shape)} for N = {feat_in.shape[-1]}"
+        )
         # joint per-frame level: log mean of exp(features) over bands and both clips
         both = torch.cat([feat_in, feat_tg], dim=1)  # [B, 2K, N]
         ref = torch.logsumexp(both, dim=1, keepdim=True)  # [B, 1, N]
         x = (both - ref) / 10.0
         b = balance.clamp(0.0, 1.0)
-        b_chan = (b[:, None, None] - 0.5).expand(-1, 1, x.shape[-1])
+        b_chan = b[:, None, :] - 0.5  # [B, 1, N]
         h = self.inp(torch.cat([x, b_chan], dim=1))
         for block in self.blocks:
             h = block(h)
         logits = self.out(h)  # [B, 2K, N]
-        bias = self.balance_scale * torch.logit(b.clamp(0.02, 0.98))[:, None, None]
+        bias = self.balance_scale * torch.logit(b.clamp(0.02, 0.98))[:, None, :]
         input_mask = torch.sigmoid(logits[:, :k] + bias)
         target_mask = torch.sigmoid(logits[:, k:] - bias)
         return input_mask, target_mask

@@ -1,7 +1,8 @@
 """``creative-agent render-batch MANIFEST.csv``: render many pairs, report each, summarise.
 
 The manifest is CSV with a header: ``input,target,output`` and optional ``balance``,
-``chain``, ``fit``, ``output_gain_db`` columns (paths relative to the manifest's folder;
+``balance_curve`` (a curve file, plugin_host/balance_curve.py), ``chain``, ``fit``,
+``output_gain_db`` columns (paths relative to the manifest's folder;
 empty cells take the defaults). Blank lines and lines starting with ``#`` are skipped; line
 numbers in messages are the file's physical lines. A missing output folder is created. A bad
 row fails alone: the others still render, failures are listed at the end and the exit
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin_host.atomic import write_json
+from plugin_host.balance_curve import BalanceCurve, BalanceCurveError
 from plugin_host.bundled import NoBundledModelError, resolve_model
 from plugin_host.render_files import sidecar_path
 from plugin_host.renderer import FITS, RenderCancelled, RenderError, render
@@ -40,7 +42,7 @@ from plugin_host.runtime import (
 log = logging.getLogger(__name__)
 
 REQUIRED = ("input", "target", "output")
-OPTIONAL = ("balance", "chain", "fit", "output_gain_db")
+OPTIONAL = ("balance", "balance_curve", "chain", "fit", "output_gain_db")
 NUMBERS = ("balance", "output_gain_db")  # optional columns holding a finite float
 
 
@@ -132,6 +134,13 @@ def _parse_row(cells: dict[str, str], base: Path, row: Row, seen: dict[str, int]
         kwargs["fit"] = cells["fit"]
     if cells.get("chain"):
         kwargs["chain"] = str(base / cells["chain"])
+    if cells.get("balance_curve"):
+        if cells.get("balance"):
+            return "balance and balance_curve exclude each other"
+        try:
+            kwargs["balance"] = BalanceCurve.from_file(base / cells["balance_curve"])
+        except BalanceCurveError as exc:
+            return str(exc)
     row.kwargs = kwargs
     return None
 
@@ -271,7 +280,8 @@ write a report beside each output and print a summary table."""
 
 EPILOG = """\
 The manifest is CSV with a header naming input,target,output and optionally balance,
-chain, fit, output_gain_db. Paths are relative to the manifest's folder; an empty cell
+balance_curve (a CSV/JSON curve file, as render's --balance-curve), chain, fit,
+output_gain_db. Paths are relative to the manifest's folder; an empty cell
 takes the command's default. Blank lines and lines starting with # are skipped; messages
 give the file's line numbers. Missing output folders are created.
 

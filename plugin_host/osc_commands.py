@@ -99,6 +99,15 @@ COMMANDS: dict[str, Command] = {
             "(e.g. output_chain/0/threshold_db)",
         ),
         _cmd(
+            "/agent/param/ramp",
+            "s name f value f seconds",
+            3,
+            "",
+            "s name f value f seconds",
+            "the next render ramps balance from its current value to VALUE over SECONDS "
+            "(0..3600), then holds; balance is VALUE afterwards",
+        ),
+        _cmd(
             "/agent/param/get",
             "s name",
             1,

@@ -75,6 +75,7 @@ class Dispatcher:
             "/agent/model/load": self._model_load,
             "/agent/chain/load": self._chain_load,
             "/agent/param/set": self._param_set,
+            "/agent/param/ramp": self._param_ramp,
             "/agent/param/get": self._param_get,
             "/agent/render": self._render,
             "/agent/render/cancel": self._render_cancel,
@@ -200,6 +201,11 @@ class Dispatcher:
         self.state.set_param(name, value)
         self._done(sender, "/agent/param/set", name, float(value))
 
+    def _param_ramp(self, args: list[Any], sender: Address) -> None:
+        name, value, seconds = args
+        self.state.set_ramp(name, value, seconds)
+        self._done(sender, "/agent/param/ramp", name, float(value), float(seconds))
+
     def _param_get(self, args: list[Any], sender: Address) -> None:
         (name,) = args
         self._reply(sender, "/agent/param/value", name, self.state.get_param(name))
@@ -237,6 +243,7 @@ class Dispatcher:
             raise CommandFailed(QUEUE_FULL, str(exc), clip_id) from None
         except (DuplicateJob, JobCancelled) as exc:
             raise CommandFailed(COMMAND, str(exc), clip_id) from None
+        self.state.ramp_used()
         self.send(proto.build("/agent/render/queued", clip_id, position), targets)
 
     def _render_finished(

@@ -19,6 +19,7 @@ from typing import Any
 
 from plugin_host import osc_protocol as proto
 from plugin_host.audio_io import AudioFileError, check_output_format
+from plugin_host.balance_curve import BalanceCurve
 from plugin_host.chain import Chain
 from plugin_host.jobs import Job, JobCancelled, ProgressFn
 from plugin_host.osc_commands import REPLIES
@@ -53,7 +54,7 @@ class RenderRequest:
     report: Path
     overwrite: bool
     model: LoadedModel
-    balance: float
+    balance: float | BalanceCurve  # a curve after /agent/param/ramp
     output_gain_db: float
     chain: Chain | None = None
 
@@ -108,7 +109,7 @@ def check_request(args: list[Any], state: ServerState) -> RenderRequest:
         report=report,
         overwrite=overwrite,
         model=model,
-        balance=state.balance,
+        balance=state.render_balance(),
         output_gain_db=state.output_gain_db,
     )
 

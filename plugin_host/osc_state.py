@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin_host import osc_protocol as proto
+from plugin_host.balance_curve import BalanceCurve
 from plugin_host.chain import Chain
 from plugin_host.jobs import JobQueue
 from plugin_host.paths import AllowedRoots
@@ -33,6 +34,7 @@ ERROR_KINDS = (*proto.ERROR_KINDS, PATH, QUEUE_FULL, COMMAND, DENIED, SEND, INTE
 
 BALANCE_RANGE = (0.0, 1.0)
 OUTPUT_GAIN_RANGE_DB = (-96.0, 24.0)
+RAMP_SECONDS_RANGE = (0.0, 3600.0)  # /agent/param/ramp's duration
 # Finished renders, by outcome (/agent/status.reply and the shutdown line).
 RENDERED = "rendered"
 FAILED = "failed"  # failed or cancelled
@@ -92,6 +94,7 @@ class ServerState:
         self.chain_path: Path | None = None
         self.balance = 0.5
         self.output_gain_db = 0.0
+        self.ramp: tuple[float, float] | None = None  # (value, seconds) for the next render
         self.clients: set[Address] = set()
         self.errors: Counter[str] = Counter()
         self.renders: Counter[str] = Counter()
@@ -190,6 +193,26 @@ class ServerState:
                 (self.chain or Chain.from_json({})).set_param(name, value)
             except ValueError as exc:  # ChainError: one line naming the parameter
                 raise CommandFailed(COMMAND, str(exc)) from None
+
+    def set_ramp(self, name: str, value: float, seconds: float) -> None:
+        """/agent/param/ramp: the next render ramps ``balance`` to ``value`` over ``seconds``."""
+        if name != "balance":
+            raise CommandFailed(COMMAND, f"only balance can ramp, got {name!r}")
+        self.ramp = (
+            _in_range("value", value, BALANCE_RANGE),
+            _in_range("seconds", seconds, RAMP_SECONDS_RANGE),
+        )
+
+    def render_balance(self) -> float | BalanceCurve:
+        """The next render's knob: a ramp from ``balance`` when one is set, else ``balance``."""
+        if self.ramp is None:
+            return float(self.balance)
+        return BalanceCurve.ramp(self.balance, *self.ramp)
+
+    def ramp_used(self) -> None:
+        """A render took the ramp (queued): balance is now its end value; the ramp is cleared."""
+        if self.ramp is not None:
+            self.balance, self.ramp = self.ramp[0], None
 
     def get_param(self, name: str) -> float:
         if name == "balance":

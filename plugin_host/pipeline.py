@@ -47,21 +47,38 @@ class PipelineResult:
     spec_out: np.ndarray
 
 
+def frame_balance(balance: float | np.ndarray, n_frames: int) -> np.ndarray:
+    """The knob per STFT frame, float32 [n_frames]: a float repeated, or a float32 [N]
+    array checked (shape, finite, in [0, 1]) and returned as is."""
+    values = np.asarray(balance, np.float32)
+    if values.ndim == 0:
+        values = np.full(n_frames, values, np.float32)
+    if values.shape != (n_frames,):
+        raise ValueError(f"balance must be a float or [N] with N = {n_frames}, got {values.shape}")
+    if not (np.isfinite(values).all() and values.min() >= 0.0 and values.max() <= 1.0):
+        raise ValueError("balance values must be finite and in [0, 1]")
+    return values
+
+
 def process(
-    model: LoadedModel, input: np.ndarray, target: np.ndarray, balance: float = 0.5
+    model: LoadedModel, input: np.ndarray, target: np.ndarray, balance: float | np.ndarray = 0.5
 ) -> PipelineResult:
-    """input, target: float32 [C, T] (same shape, C = 1 or 2) at ``model.metadata.sample_rate``."""
+    """input, target: float32 [C, T] (same shape, C = 1 or 2) at ``model.metadata.sample_rate``;
+    balance: a float, or float32 [N] per STFT frame (N = 1 + T // hop; frame i is centred
+    on sample i · hop)."""
     if input.ndim != 2 or input.shape != target.shape or input.shape[0] not in (1, 2):
         raise ValueError(
             f"input and target must be [C, T] with C in (1, 2) and one shape, got {input.shape} and {target.shape}"
         )
     dsp = model.dsp
     t = input.shape[-1]
+    bal = frame_balance(balance, dsp.n_frames(t))
+    model.check_balance(bal)
     spec_in = dsp.stft(np.asarray(input, np.float32)[None])
     spec_tg = dsp.stft(np.asarray(target, np.float32)[None])
     feat_in = dsp.log_features(dsp.band_power(spec_in))
     feat_tg = dsp.log_features(dsp.band_power(spec_tg))
-    m_in, m_tg = model.core(feat_in, feat_tg, np.array([balance], np.float32))
+    m_in, m_tg = model.core(feat_in, feat_tg, bal[None])
     spec_out = dsp.mix(spec_in, spec_tg, m_in, m_tg)
     audio = dsp.istft(spec_out, t)[0]
     return PipelineResult(audio, m_in[0], m_tg[0], spec_in[0], spec_tg[0], spec_out[0])
@@ -171,6 +188,8 @@ class StreamingAgent:
     each other); ``pull()`` returns every finished span of output as :class:`Emitted`, in
     order, and calls ``on_frames(FrameBlock)`` for each chunk of frames (the report's
     spectral metrics). Holds at most about ``chunk_frames + 2 * context`` frames.
+    balance: a float, or float32 [N] per frame (N = ``n_frames``; each chunk's core call
+    gets the values of its own context frames, so a moving knob stays exact).
     """
 
     def __init__(
@@ -178,7 +197,7 @@ class StreamingAgent:
         model: LoadedModel,
         channels: int,
         total: int,
-        balance: float = 0.5,
+        balance: float | np.ndarray = 0.5,
         chunk_frames: int | None = None,
         on_frames: Callable[[FrameBlock], None] | None = None,
     ) -> None:
@@ -189,13 +208,14 @@ class StreamingAgent:
         if chunk_frames is not None and chunk_frames < 1:
             raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
         self.model, self.channels, self.total = model, channels, total
-        self.balance = np.array([balance], np.float32)
         dsp = model.dsp
         self.n_fft, self.hop, self.pad = dsp.n_fft, dsp.hop, dsp.pad
         self.context = context_frames(model.metadata)
         self.chunk_frames = chunk_frames or default_chunk_frames(self.context)
         self.on_frames = on_frames
         self.n_frames = dsp.n_frames(total)
+        self.balance = frame_balance(balance, self.n_frames)  # [N]
+        model.check_balance(self.balance)
         self._in = SampleBuffer(channels, total)
         self._tg = SampleBuffer(channels, total)
         self._next = 0  # first frame not yet rendered
@@ -239,7 +259,7 @@ class StreamingAgent:
         power = dsp.channel_power(spec)  # [2, nf, F], summed over channels
         band = dsp.band_mean(power, c)  # [2, nf, K]
         feat = dsp.log_features(band).transpose(0, 2, 1)  # [2, K, nf]
-        m_in, m_tg = self.model.core(feat[0:1], feat[1:2], self.balance)
+        m_in, m_tg = self.model.core(feat[0:1], feat[1:2], self.balance[None, c0:c1])
         i0, i1 = a - c0, b - c0  # the chunk's own frames inside the context
         mask_in = np.ascontiguousarray(m_in[0, :, i0:i1].T)  # [n, K]
         mask_tg = np.ascontiguousarray(m_tg[0, :, i0:i1].T)
@@ -287,7 +307,7 @@ def process_chunked(
     model: LoadedModel,
     input: np.ndarray,
     target: np.ndarray,
-    balance: float = 0.5,
+    balance: float | np.ndarray = 0.5,
     chunk_frames: int | None = None,
     feed_samples: int = 1 << 16,
 ) -> np.ndarray:

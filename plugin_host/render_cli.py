@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 from plugin_host.audio_io import AudioFileError, probe
+from plugin_host.balance_curve import BalanceCurve, BalanceCurveError
 from plugin_host.bundled import NoBundledModelError, resolve_model
 from plugin_host.render_files import sidecar_path
 from plugin_host.renderer import FITS, OUTPUT_GAIN_RANGE_DB, RenderCancelled, RenderError, render
@@ -40,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--chain", help="chain JSON with input_chain/target_chain/output_chain")
     p.add_argument("--balance", type=float, default=0.5, help="input's share, 0..1 (default 0.5)")
+    p.add_argument("--balance-curve", metavar="FILE",
+                   help="balance automation: CSV (time,value rows; header bars,value for bars) "
+                   "or JSON ({\"unit\": \"s\"|\"bars\", \"points\": [[t, v], ...]}); "
+                   "excludes --balance")  # fmt: skip
     p.add_argument("--fit", choices=FITS, default="loop",
                    help="length mismatch: loop the target (default), pad or trim")  # fmt: skip
     lo, hi = OUTPUT_GAIN_RANGE_DB
@@ -94,6 +99,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.no_report and args.report:
         parser.error("--no-report and --report exclude each other")
+    if args.balance_curve and args.balance != parser.get_default("balance"):
+        parser.error("--balance-curve and --balance exclude each other")
     if args.verbose:
         logging.getLogger().setLevel(logging.INFO)
     report_path = None if args.no_report else (args.report or sidecar_path(args.output, ".json"))
@@ -106,6 +113,13 @@ def main(argv: list[str]) -> int:
         return 1
     if args.model is None:
         print(f"{PROG}: model: {label}", file=sys.stderr)
+    balance: float | BalanceCurve = args.balance
+    try:
+        if args.balance_curve:
+            balance = BalanceCurve.from_file(args.balance_curve)
+    except BalanceCurveError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
     try:
         with _progress_bar(_output_seconds(args) if show else None) as on_progress:
             report = render(
@@ -114,7 +128,7 @@ def main(argv: list[str]) -> int:
                 model,
                 args.output,
                 chain=args.chain,
-                balance=args.balance,
+                balance=balance,
                 fit=args.fit,
                 output_gain_db=args.output_gain_db,
                 report_path=report_path,

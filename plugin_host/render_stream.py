@@ -67,7 +67,7 @@ class StreamJob:
     info_in: AudioInfo
     info_tg: AudioInfo
     chain: Chain
-    balance: float
+    balance: float | np.ndarray  # a float, or float32 [N] per STFT frame
     channels: int
     total: int
     loop: bool

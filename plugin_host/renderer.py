@@ -42,6 +42,7 @@ from plugin_host.audio_io import (
     probe,
     resampled_length,
 )
+from plugin_host.balance_curve import BalanceCurve, BalanceCurveError
 from plugin_host.chain import Chain, ChainError
 from plugin_host.levels import PassThroughModel, SourceCheck, check_sources
 from plugin_host.musical.grid import BarGrid
@@ -73,14 +74,18 @@ class RenderCancelled(RuntimeError):
 
 
 PathLike = str | os.PathLike[str]
-_BAD_INPUT = (AudioFileError, ChainError, ModelLoadError, RenderPathError, ModelOutputError)
+_BAD_INPUT = (
+    AudioFileError, ChainError, ModelLoadError, RenderPathError, ModelOutputError,
+    BalanceCurveError,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class _Settings:
-    """The checked knobs of one render: balance 0..1, fit, output gain in dB and linear."""
+    """The checked knobs of one render: balance 0..1 (or a curve), fit, output gain in dB
+    and linear."""
 
-    balance: float
+    balance: float | BalanceCurve
     fit: str
     gain_db: float
     gain: float
@@ -106,7 +111,7 @@ def render(
     output_path: PathLike,
     *,
     chain: Chain | PathLike | dict[str, Any] | None = None,
-    balance: float = 0.5,
+    balance: float | BalanceCurve = 0.5,
     fit: str = "loop",
     output_gain_db: float = 0.0,
     report_path: PathLike | None = None,
@@ -123,7 +128,9 @@ def render(
     dict; also written to ``report_path`` when given).
 
     model: an ONNX path or a loaded model (kept by a server); chain: a ``Chain``, a chain
-    JSON path, a dict, or None; balance in [0, 1] (the input's intended share); fit:
+    JSON path, a dict, or None; balance in [0, 1] (the input's intended share), or a
+    ``BalanceCurve`` (automation: the knob per STFT frame; the report's ``balance`` is then
+    its mean over the clip's frames and ``balance_curve`` its breakpoints); fit:
     ``loop`` (target looped under the input), ``pad`` (the shorter one padded with
     silence) or ``trim`` (both cut to the shorter); output_gain_db: a final gain in dB
     after the output chain, in ``OUTPUT_GAIN_RANGE_DB``; plot_path: a ``.png``;
@@ -180,7 +187,7 @@ def render(
 
 def _check_args(
     balance: Any, fit: str, output_gain_db: Any, allow_roots: Any
-) -> tuple[float, float]:
+) -> tuple[float | BalanceCurve, float]:
     """(balance, linear output gain), checked; raises RenderError / TypeError."""
     if fit not in FITS:
         raise RenderError(f"fit {fit!r}: choose one of {', '.join(FITS)}")
@@ -189,8 +196,9 @@ def _check_args(
             f"allow_roots must be a plugin_host.paths.AllowedRoots or None, "
             f"got {type(allow_roots).__name__}"
         )
-    values = {}
-    for name, raw in (("balance", balance), ("output_gain_db", output_gain_db)):
+    values = {"balance": 0.5}
+    knobs = [("balance", balance)] if not isinstance(balance, BalanceCurve) else []
+    for name, raw in (*knobs, ("output_gain_db", output_gain_db)):
         try:
             values[name] = float(raw)
         except (TypeError, ValueError) as exc:
@@ -202,7 +210,8 @@ def _check_args(
         raise RenderError(
             f"output_gain_db {values['output_gain_db']}: must be in [{lo:g}, {hi:g}] dB"
         )
-    return values["balance"], 10.0 ** (values["output_gain_db"] / 20.0)
+    knob = balance if isinstance(balance, BalanceCurve) else values["balance"]
+    return knob, 10.0 ** (values["output_gain_db"] / 20.0)
 
 
 def _probe_inputs(
@@ -290,10 +299,11 @@ def _run(
     rate, channels = meta.sample_rate, info_in.channels
     total, out_frames, loop = _plan(settings.fit, info_in, info_tg, rate)
     agent_model = PassThroughModel.of(model, sources.keep) if sources.keep else model
-    job = StreamJob(agent_model, info_in, info_tg, chain, settings.balance, channels, total,
+    grid = settings.bar_grid  # the INPUT's bars: the timeline's and a bar-valued curve's
+    knob = _frame_balance(settings.balance, model, total, grid)
+    job = StreamJob(agent_model, info_in, info_tg, chain, knob, channels, total,
                     loop, settings.chunk_frames, settings.gain)  # fmt: skip
     acc = ReportAccumulator(rate, meta.n_fft, np.diff(model.dsp.edges))
-    grid = settings.bar_grid  # the timeline's bars (None: per second)
     timeline = TimelineAccumulator(Segments.of(total, rate, grid), rate, meta.n_fft, meta.hop,
                                    np.diff(model.dsp.edges))  # fmt: skip
     plot_data = None
@@ -310,8 +320,10 @@ def _run(
         )  # fmt: skip
         stream(job, writer, acc, plot_data.add if plot_data else None, timer, progress, cancel,
                timeline)  # fmt: skip
-        report = _report(model, info_in, info_tg, paths, chain, settings.balance, settings.fit,
-                         channels, out_frames, acc)  # fmt: skip
+        report = _report(model, info_in, info_tg, paths, chain, float(np.mean(knob)),
+                         settings.fit, channels, out_frames, acc)  # fmt: skip
+        curve = settings.balance
+        report["balance_curve"] = curve.to_dict() if isinstance(curve, BalanceCurve) else None
         report["timeline"] = timeline.compute()
         report["output_gain_db"] = settings.gain_db
         report["warnings"] = [sources.warning] if sources.warning else []
@@ -332,6 +344,17 @@ def _run(
         outputs.discard()
         raise
     return report
+
+
+def _frame_balance(
+    balance: float | BalanceCurve, model: LoadedModel, total: int, grid: BarGrid | None
+) -> float | np.ndarray:
+    """The knob: a float, or a curve's value per STFT frame (float32 [N]) for ``total``
+    samples at the model's rate."""
+    if not isinstance(balance, BalanceCurve):
+        return balance
+    meta = model.metadata
+    return balance.frame_values(model.dsp.n_frames(total), meta.hop, meta.sample_rate, grid)
 
 
 def _rate(hz: float) -> int | float:

@@ -68,6 +68,7 @@ class RenderReport(ClipMeasures):
     warnings: list[str]
     measured_at: str
     balance: float
+    balance_curve: dict[str, Any] | None
     output_gain_db: float
     fit: str
     chain: dict[str, Any] | None

@@ -50,7 +50,10 @@ if _ORT_IMPORTED_FIRST:
         TELEMETRY_ENV,
     )
 
-FORMAT_VERSION = 1
+# 2: ``balance`` is float32 [B, N] (one value per frame: automation); 1: ``balance`` [B]
+# (one value per clip). Both load; a version-1 file takes only a constant knob.
+FORMAT_VERSION = 2
+PER_FRAME_BALANCE_VERSION = 2
 META_PREFIX = "creative_agent."
 # Required metadata keys (without the prefix); values are strings, JSON where structured.
 REQUIRED_KEYS = ("format_version", "sample_rate", "n_fft", "hop", "window", "band_edges", "config")
@@ -70,6 +73,10 @@ _ORT_QUIET = 4
 
 class ModelLoadError(RuntimeError):
     """A model file that cannot be used: not ONNX, no agent metadata, or too new."""
+
+
+class BalanceNotSupported(ModelLoadError):
+    """A moving balance given to a model file that takes one balance per clip."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +214,8 @@ class LoadedModel:
     """An ONNX Runtime session on the core, its metadata and the matching numpy DSP.
 
     provider: the execution provider the session really runs on
-    (``CUDAExecutionProvider`` or ``CPUExecutionProvider``).
+    (``CUDAExecutionProvider`` or ``CPUExecutionProvider``); per_frame_balance: the file
+    takes ``balance`` [B, N] (format version 2); False for a version-1 file (``[B]``).
     """
 
     path: Path
@@ -215,16 +223,38 @@ class LoadedModel:
     metadata: ModelMetadata
     provider: str
     dsp: HostDSP
+    per_frame_balance: bool = True
+
+    def check_balance(self, balance: np.ndarray) -> None:
+        """Raise ``BalanceNotSupported`` (one line naming the file) when ``balance`` (float32
+        [..., N] per frame) moves and this file takes one balance per clip."""
+        if not self.per_frame_balance and balance.size and np.ptp(balance) > 0.0:
+            raise BalanceNotSupported(
+                f"{self.path}: this model file (format version "
+                f"{self.metadata.format_version}) takes one balance per clip, not a moving "
+                "balance; re-export it with 'creative-agent export' (format version "
+                f"{FORMAT_VERSION})"
+            )
 
     def core(
         self, feat_in: np.ndarray, feat_tg: np.ndarray, balance: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """feat_in, feat_tg: float32 [B, K, N]; balance: float32 [B] -> two masks [B, K, N]."""
+        """feat_in, feat_tg: float32 [B, K, N]; balance: float32 [B, N] (per frame) or [B]
+        (per clip) -> two masks [B, K, N]. A version-1 file takes a [B, N] balance only when
+        each row is constant (``check_balance``)."""
         k = self.metadata.n_bands
         assert feat_in.ndim == 3 and feat_in.shape[1] == k, (
             f"expected [B, {k}, N], got {feat_in.shape}"
         )
-        assert feat_tg.shape == feat_in.shape and balance.shape == (feat_in.shape[0],)
+        b, n = feat_in.shape[0], feat_in.shape[2]
+        assert feat_tg.shape == feat_in.shape and balance.shape in ((b,), (b, n)), (
+            f"balance {balance.shape} for features {feat_in.shape}"
+        )
+        if self.per_frame_balance and balance.ndim == 1:
+            balance = np.repeat(balance[:, None], n, axis=1)
+        elif not self.per_frame_balance and balance.ndim == 2:
+            self.check_balance(balance)
+            balance = balance[:, 0]
         m_in, m_tg = self.session.run(
             list(OUTPUT_NAMES),
             {
@@ -314,7 +344,8 @@ def _create_session(path: Path, providers: list[str], threads: int | None, quiet
             ort.set_default_logger_severity(_ORT_DEFAULT_SEVERITY)
 
 
-def _check_io(session: Any, meta: ModelMetadata, p: Path) -> None:
+def _check_io(session: Any, meta: ModelMetadata, p: Path) -> bool:
+    """Check the graph's inputs and outputs; returns whether ``balance`` is per frame."""
     names = tuple(i.name for i in session.get_inputs())
     if names != INPUT_NAMES:
         raise ModelLoadError(f"{p}: unexpected model inputs {names}, expected {INPUT_NAMES}")
@@ -327,6 +358,14 @@ def _check_io(session: Any, meta: ModelMetadata, p: Path) -> None:
             raise ModelLoadError(
                 f"{p}: input {node.name} has shape {shape}, metadata says {meta.n_bands} bands"
             )
+    rank = len(session.get_inputs()[2].shape)
+    want = 2 if meta.format_version >= PER_FRAME_BALANCE_VERSION else 1
+    if rank != want:
+        raise ModelLoadError(
+            f"{p}: input balance has {rank} dimension(s), format version "
+            f"{meta.format_version} says {want} ([B, N] from version {PER_FRAME_BALANCE_VERSION})"
+        )
+    return rank == 2
 
 
 def load_model(
@@ -365,13 +404,13 @@ def load_model(
     if try_cuda and used != CUDA:
         log.info("CUDA provider did not load (libraries or GPU unusable); running on %s", used)
     meta = ModelMetadata.from_props(dict(session.get_modelmeta().custom_metadata_map), str(p))
-    _check_io(session, meta, p)
+    per_frame = _check_io(session, meta, p)
     try:
         dsp = HostDSP(meta.n_fft, meta.hop, meta.band_edges, workers=threads or available_cores())
     except ValueError as exc:
         raise ModelLoadError(f"{p}: malformed creative-agent metadata ({exc})") from exc
     log.debug("loaded %s on %s", p, used)
-    return LoadedModel(p, session, meta, used, dsp)
+    return LoadedModel(p, session, meta, used, dsp, per_frame)
 
 
 def add_provider_argument(parser: Any, default: str = "auto") -> None:

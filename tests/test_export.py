@@ -40,7 +40,8 @@ from tests.helpers import make_tiny_agent
 from training.checkpoint import save_checkpoint
 from training.config import TrainConfig
 
-# Short and odd-length clips, both channel counts, the three balances: 12 cases.
+# Short and odd-length clips, both channel counts, the three balances and the 0.1->0.9 ramp:
+# 16 cases.
 TEST_PARITY = ParityConfig(
     clips=(ClipSpec("short", 0.1), ClipSpec("odd", 1.0, extra_samples=77)),
 )
@@ -73,9 +74,12 @@ def test_tiny_export_passes_parity(exported: ExportResult) -> None:
     report = exported.parity
     assert report is not None and report.passed
     assert report.tolerance == FP32_TOLERANCE
-    assert len(report.results) == TEST_PARITY.n_cases == 12
-    assert {(r.clip, r.channels, r.balance) for r in report.results} == {
-        (c, ch, b) for c in ("short", "odd") for ch in (1, 2) for b in (0.0, 0.5, 1.0)
+    assert len(report.results) == TEST_PARITY.n_cases == 16
+    assert {(r.clip, r.channels, r.balance, r.balance_end) for r in report.results} == {
+        (c, ch, b, e)
+        for c in ("short", "odd")
+        for ch in (1, 2)
+        for b, e in ((0.0, None), (0.5, None), (1.0, None), (0.1, 0.9))
     }
     assert {r.n_samples for r in report.results} == {4410, 44177}
     # the fp32 bounds, case by case
@@ -88,11 +92,13 @@ def test_tiny_export_passes_parity(exported: ExportResult) -> None:
 def test_parity_report_is_json_and_names_worst(exported: ExportResult) -> None:
     assert exported.parity is not None
     d = json.loads(json.dumps(exported.parity.to_dict()))
-    assert d["passed"] is True and len(d["cases"]) == 12
+    assert d["passed"] is True and len(d["cases"]) == 16
     assert d["worst_case"] == exported.parity.worst.name
-    assert "short/mono/balance=0.5" in {c["name"] for c in d["cases"]}
+    assert {"short/mono/balance=0.5", "odd/stereo/balance=0.1->0.9"} <= {
+        c["name"] for c in d["cases"]
+    }
     table = exported.parity.table().splitlines()
-    assert len(table) == 13 and "SNR dB" in table[0]
+    assert len(table) == 17 and "SNR dB" in table[0]
 
 
 def test_exported_core_matches_torch_core(
@@ -129,7 +135,8 @@ def test_checkpoint_export_metadata_round_trip(tmp_path: Path, capsys) -> None:
     printed = json.loads(capsys.readouterr().out)
     assert rc == 0 and out.is_file()
     assert printed["output"] == str(out) and printed["parity"]["passed"] is True
-    assert len(printed["parity"]["cases"]) == 6  # short clip x 2 channel counts x 3 balances
+    # short clip x 2 channel counts x (3 balances + 1 ramp)
+    assert len(printed["parity"]["cases"]) == 8
 
     meta = load_model(out, provider="cpu").metadata
     assert (meta.sample_rate, meta.n_fft, meta.hop, meta.window) == (
@@ -163,7 +170,7 @@ def test_inspect_prints_metadata(exported: ExportResult, capsys) -> None:
     assert "output_input_corr 0.420, output_target_corr 0.510, verdict balanced" in text
     assert main(["--inspect", str(exported.path), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["metrics"] == METRICS and d["n_bands"] == 16 and d["format_version"] == 1
+    assert d["metrics"] == METRICS and d["n_bands"] == 16 and d["format_version"] == 2
     assert d["band_edges"] == json.loads(base_metadata(make_tiny_agent())["band_edges"])
 
 

@@ -46,6 +46,14 @@ from plugin_host.chain import Chain, ChainError
 from plugin_host.levels import PassThroughModel, SourceCheck, check_sources
 from plugin_host.paths import AllowedRoots
 from plugin_host.render_files import RenderOutputs, RenderPathError, check_root, output_path
+from plugin_host.render_musical import (
+    MusicalError,
+    MusicalPrep,
+    check_musical,
+    fitted_target,
+    prepare,
+    target_length,
+)
 from plugin_host.render_stream import (
     ModelOutputError,
     StreamCancelled,
@@ -71,7 +79,9 @@ class RenderCancelled(RuntimeError):
 
 
 PathLike = str | os.PathLike[str]
-_BAD_INPUT = (AudioFileError, ChainError, ModelLoadError, RenderPathError, ModelOutputError)
+_BAD_INPUT = (
+    AudioFileError, ChainError, ModelLoadError, RenderPathError, ModelOutputError, MusicalError
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,10 @@ def render(
     allow_roots: AllowedRoots | None = None,
     provider: str = "auto",
     chunk_frames: int | None = None,
+    align: str = "none",
+    transpose: str | int = "none",
+    timeline: str = "auto",
+    prepared: MusicalPrep | None = None,
 ) -> dict[str, Any]:
     """Render one INPUT/TARGET pair to ``output_path`` and return the report (a JSON-ready
     dict; also written to ``report_path`` when given).
@@ -127,11 +141,19 @@ def render(
     checked between blocks and raises ``RenderCancelled``; allow_roots: every path
     (inputs, outputs, model, chain and its plugin files) must resolve inside these
     folders (None: no restriction); chunk_frames: STFT frames per chunk (default: the
-    pipeline's). Raises ``RenderError`` for bad input; nothing is written then.
+    pipeline's). align: ``none`` or ``tempo`` (stretch the TARGET to the INPUT's tempo and
+    downbeat); transpose: ``none``, ``auto`` (the INPUT's key) or semitones; timeline:
+    ``auto``, ``bars`` (analyse the INPUT for its bar grid) or ``seconds``
+    (:mod:`plugin_host.render_musical`); prepared: a pre-pass already made for this pair
+    and model rate (variations). Raises ``RenderError`` for bad input; nothing is written.
     """
     started = time.perf_counter()
     balance, gain = _check_args(balance, fit, output_gain_db, allow_roots)
     settings = _Settings(balance, fit, float(output_gain_db), gain, overwrite, chunk_frames)
+    try:
+        musical = check_musical(align, transpose, timeline)
+    except MusicalError as exc:
+        raise RenderError(str(exc)) from None
     if cancel is not None and cancel.is_set():
         raise RenderCancelled("render cancelled before it started")
     timer = Timer()
@@ -143,11 +165,15 @@ def render(
         )  # fmt: skip
         the_chain = _as_chain(chain, allow_roots)
         t = time.perf_counter()
-        sources = check_sources(info_in, info_tg)
+        known = prepared.sources if prepared is not None else None
+        sources = known or check_sources(info_in, info_tg)
         t = timer.add("levels", t)
         if not isinstance(model, LoadedModel):
             model = load_model(model, provider=provider)
-            timer.add("load_model", t)
+            t = timer.add("load_model", t)
+        prep = prepared or prepare(info_in, info_tg, model.metadata.sample_rate, musical)
+        if musical.active or prepared is not None:
+            timer.add("musical", t)
     except _BAD_INPUT as exc:
         raise RenderError(str(exc)) from exc
     if sources.warning:
@@ -158,7 +184,7 @@ def render(
         # slower than one thread (measured). One thread for the render, restored after.
         with threadpool_limits(limits=1, user_api="blas"):
             report = _run(model, info_in, info_tg, paths, the_chain, settings, sources,
-                          progress, cancel, timer, started)  # fmt: skip
+                          prep, progress, cancel, timer, started)  # fmt: skip
     except StreamCancelled as exc:
         raise RenderCancelled(f"render of {paths.output} cancelled") from exc
     except _BAD_INPUT as exc:  # found while streaming (e.g. a NaN sample)
@@ -255,10 +281,14 @@ def _as_chain(chain: Chain | PathLike | dict[str, Any] | None, roots: AllowedRoo
     return Chain.from_json(chain, allow_roots=roots)
 
 
-def _plan(fit: str, info_in: AudioInfo, info_tg: AudioInfo, rate: int) -> tuple[int, int, bool]:
-    """(samples at the model rate, output frames at the input's rate, loop the target)."""
+def _plan(
+    fit: str, info_in: AudioInfo, info_tg: AudioInfo, rate: int, t_tg: int | None
+) -> tuple[int, int, bool]:
+    """(samples at the model rate, output frames at the input's rate, loop the target);
+    ``t_tg``: the in-memory TARGET's samples at the model rate (None: its file's)."""
     t_in = resampled_length(info_in.frames, info_in.sample_rate, rate)
-    t_tg = resampled_length(info_tg.frames, info_tg.sample_rate, rate)
+    if t_tg is None:
+        t_tg = resampled_length(info_tg.frames, info_tg.sample_rate, rate)
     total = {"loop": t_in, "trim": min(t_in, t_tg), "pad": max(t_in, t_tg)}[fit]
     frames = info_in.frames if total == t_in else resampled_length(total, rate, info_in.sample_rate)
     return total, frames, fit == "loop"
@@ -272,6 +302,7 @@ def _run(
     chain: Chain,
     settings: _Settings,
     sources: SourceCheck,
+    prep: MusicalPrep,
     progress: Callable[[float], None] | None,
     cancel: threading.Event | None,
     timer: Timer,
@@ -280,10 +311,12 @@ def _run(
     """Stream the render into uncommitted files, build the report, commit all files."""
     meta = model.metadata
     rate, channels = meta.sample_rate, info_in.channels
-    total, out_frames, loop = _plan(settings.fit, info_in, info_tg, rate)
+    total, out_frames, loop = _plan(settings.fit, info_in, info_tg, rate, target_length(prep))
+    target_audio, looped = fitted_target(prep, settings.fit, total)
     agent_model = PassThroughModel.of(model, sources.keep) if sources.keep else model
     job = StreamJob(agent_model, info_in, info_tg, chain, settings.balance, channels, total,
-                    loop, settings.chunk_frames, settings.gain)  # fmt: skip
+                    loop and target_audio is None, settings.chunk_frames, settings.gain,
+                    prep.input, target_audio)  # fmt: skip
     acc = ReportAccumulator(rate, meta.n_fft, np.diff(model.dsp.edges))
     plot_data = None
     if paths.plot is not None:
@@ -301,7 +334,8 @@ def _run(
         report = _report(model, info_in, info_tg, paths, chain, settings.balance, settings.fit,
                          channels, out_frames, acc)  # fmt: skip
         report["output_gain_db"] = settings.gain_db
-        report["warnings"] = [sources.warning] if sources.warning else []
+        report["warnings"] = ([sources.warning] if sources.warning else []) + [*prep.warnings]
+        report["alignment"] = prep.alignment and {**prep.alignment, "loop": looped}
         if plot_data is not None and paths.plot is not None:
             from plugin_host.plot import draw_plot
 

@@ -78,6 +78,7 @@ class RenderReport(ClipMeasures):
     render_seconds: float
     rtf: float
     timings_s: dict[str, float]
+    alignment: dict[str, Any] | None  # the musical pre-pass (plugin_host.render_musical)
 
 
 class ReportAccumulator(ClipAccumulator):

@@ -134,3 +134,19 @@ def test_cli_table_and_json(pair: tuple[Path, Path], tmp_path: Path) -> None:
     bad = subprocess.run([*base, "-o", str(tmp_path / "b.wav"), "--report", "r.json"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "--report/--plot PATH take one render" in bad.stderr
+
+
+def test_batch_manifest_align_and_transpose_columns(tmp_path: Path) -> None:
+    from plugin_host.batch import read_manifest
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "input,target,output,align,transpose\n"
+        "a,b,c.wav,tempo,auto\na,b,d.wav,,-2\na,b,e.wav,beat,\na,b,f.wav,,13\na,b,g.wav,,\n"
+    )
+    rows = read_manifest(manifest)
+    assert (rows[0].kwargs["align"], rows[0].kwargs["transpose"]) == ("tempo", "auto")
+    assert rows[1].kwargs["transpose"] == -2 and "align" not in rows[1].kwargs
+    assert rows[2].error == "align 'beat': choose one of none, tempo"
+    assert rows[3].error == "transpose 13: at most 12 semitones either way"
+    assert rows[4].error is None and not {"align", "transpose"} & set(rows[4].kwargs)

@@ -141,11 +141,10 @@ def render(
     checked between blocks and raises ``RenderCancelled``; allow_roots: every path
     (inputs, outputs, model, chain and its plugin files) must resolve inside these
     folders (None: no restriction); chunk_frames: STFT frames per chunk (default: the
-    pipeline's). align: ``none`` or ``tempo`` (stretch the TARGET to the INPUT's tempo and
-    downbeat); transpose: ``none``, ``auto`` (the INPUT's key) or semitones; timeline:
-    ``auto``, ``bars`` (analyse the INPUT for its bar grid) or ``seconds``
-    (:mod:`plugin_host.render_musical`); prepared: a pre-pass already made for this pair
-    and model rate (variations). Raises ``RenderError`` for bad input; nothing is written.
+    pipeline's). align (none|tempo), transpose (none|auto|semitones), timeline
+    (auto|bars|seconds), prepared (a pre-pass made for this pair, e.g. by variations):
+    :mod:`plugin_host.render_musical`. Raises ``RenderError`` for bad input; nothing is
+    written then.
     """
     started = time.perf_counter()
     balance, gain = _check_args(balance, fit, output_gain_db, allow_roots)
@@ -308,7 +307,8 @@ def _run(
     timer: Timer,
     started: float,
 ) -> dict[str, Any]:
-    """Stream the render into uncommitted files, build the report, commit all files."""
+    """Stream the render into uncommitted files, build the report, commit all files.
+    ``prep.grid``: the INPUT's BarGrid (or None) for the timeline."""
     meta = model.metadata
     rate, channels = meta.sample_rate, info_in.channels
     total, out_frames, loop = _plan(settings.fit, info_in, info_tg, rate, target_length(prep))

@@ -139,14 +139,14 @@ def main(argv: list[str]) -> int:
         parser.error("--no-report and --report exclude each other")
     if args.verbose:
         logging.getLogger().setLevel(logging.INFO)
+    show = sys.stderr.isatty() if args.progress is None else args.progress
     if len(args.balance) > 1 or len(args.transpose) > 1:
         if args.report or args.plot:
             parser.error("variations write OUT.b0.30.wav.json beside each output; "
                          "--report/--plot PATH take one render")  # fmt: skip
-        return _variations(args)
+        return _variations(args, show)
     report_path = None if args.no_report else (args.report or sidecar_path(args.output, ".json"))
     plot_path = None if args.plot is None else (args.plot or sidecar_path(args.output, ".png"))
-    show = sys.stderr.isatty() if args.progress is None else args.progress
     try:
         model, label = resolve_model(args.model)
     except NoBundledModelError as exc:
@@ -184,21 +184,24 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _variations(args: argparse.Namespace) -> int:
+def _variations(args: argparse.Namespace, show: bool) -> int:
     """Every combination of ``--balance`` and ``--transpose``: one model, ranked table."""
     from plugin_host.variations import ranking_json, ranking_table, render_variations
 
+    seconds = _output_seconds(args) if show else None
+    count = len(args.balance) * len(args.transpose)
     try:
         model, label = resolve_model(args.model)
         if args.model is None:
             print(f"{PROG}: model: {label}", file=sys.stderr)
-        ranked = render_variations(
-            args.input, args.target, model, args.output,
-            balances=args.balance, transposes=args.transpose, align=args.align,
-            timeline=args.timeline, reports=not args.no_report, overwrite=args.overwrite,
-            provider=args.provider, chain=args.chain, fit=args.fit,
-            output_gain_db=args.output_gain_db,
-        )  # fmt: skip
+        with _progress_bar(None if seconds is None else seconds * count) as on_progress:
+            ranked = render_variations(
+                args.input, args.target, model, args.output,
+                balances=args.balance, transposes=args.transpose, align=args.align,
+                timeline=args.timeline, reports=not args.no_report, overwrite=args.overwrite,
+                provider=args.provider, chain=args.chain, fit=args.fit,
+                output_gain_db=args.output_gain_db, progress=on_progress,
+            )  # fmt: skip
     except (RenderError, NoBundledModelError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1

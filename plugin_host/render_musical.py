@@ -14,14 +14,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from plugin_host.audio_io import AudioInfo, SourceReader, resampled_length
 from plugin_host.levels import SourceCheck
-from plugin_host.musical.align import ALIGN_MODES, parse_transpose
-from plugin_host.musical.analysis import ClipAnalysis
+from plugin_host.musical.grid import BarGrid
+
+if TYPE_CHECKING:
+    from plugin_host.musical.analysis import ClipAnalysis
+
+# plugin_host.musical's analysis and alignment are imported when first used (about 50 ms
+# of imports that a render without these knobs does not pay).
 
 TIMELINES = ("auto", "bars", "seconds")
 
@@ -51,6 +56,8 @@ class MusicalSettings:
 
 def check_musical(align: Any, transpose: Any, timeline: Any) -> MusicalSettings:
     """The three knobs checked; raises :class:`MusicalError` naming a bad one."""
+    from plugin_host.musical.align import ALIGN_MODES, parse_transpose
+
     if align not in ALIGN_MODES:
         raise MusicalError(f"align {align!r}: choose one of {', '.join(ALIGN_MODES)}")
     if timeline not in TIMELINES:
@@ -119,7 +126,7 @@ class MusicalPrep:
     input: np.ndarray | None = None
     target: np.ndarray | None = None
     target_grid: tuple[float, float] | None = None
-    grid: Any = None  # plugin_host.musical.grid.BarGrid | None
+    grid: BarGrid | None = None
     alignment: dict[str, Any] | None = None
     warnings: tuple[str, ...] = ()
     sources: SourceCheck | None = None
@@ -172,10 +179,10 @@ def _is_warning(note: str) -> bool:
     return any(w in note for w in ("unclear", "no reliable pulse", "no beats found"))
 
 
-def _input_grid(a_in: ClipAnalysis, settings: MusicalSettings, warnings: list[str]) -> Any:
+def _input_grid(
+    a_in: ClipAnalysis, settings: MusicalSettings, warnings: list[str]
+) -> BarGrid | None:
     """The INPUT's BarGrid, or None (no reliable tempo, or ``timeline="seconds"``)."""
-    from plugin_host.musical.grid import BarGrid
-
     if settings.timeline == "seconds":
         return None
     db = a_in.first_downbeat_s

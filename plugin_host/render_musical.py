@@ -118,8 +118,9 @@ class MusicalPrep:
     ``target_grid``: (BPM, first downbeat s) of ``target`` for bar loops (None: loop raw);
     ``grid``: the INPUT's bar grid for the timeline (None: no reliable tempo, or not asked);
     ``alignment``: the report's ``alignment`` (None when nothing was aligned);
-    ``rate``: the model's rate (Hz) of the arrays; ``warnings``: sentences for the report's ``warnings``; ``sources``: a level check made
-    once for all variations (None: the render makes its own)."""
+    ``rate``: the model's rate (Hz) of the arrays; ``warnings``: sentences for the
+    report's ``warnings``; ``sources``: a level check made once for all variations (None:
+    the render makes its own)."""
 
     settings: MusicalSettings = field(default_factory=MusicalSettings)
     rate: int = 0

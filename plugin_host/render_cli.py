@@ -141,8 +141,8 @@ def main(argv: list[str]) -> int:
         logging.getLogger().setLevel(logging.INFO)
     show = sys.stderr.isatty() if args.progress is None else args.progress
     if len(args.balance) > 1 or len(args.transpose) > 1:
-        if args.report or args.plot:
-            parser.error("variations write OUT.b0.30.wav.json beside each output; "
+        if args.report or args.plot:  # --plot without a PATH: one beside each output
+            parser.error("variations write OUT.b0.30.wav.json (.png) beside each output; "
                          "--report/--plot PATH take one render")  # fmt: skip
         return _variations(args, show)
     report_path = None if args.no_report else (args.report or sidecar_path(args.output, ".json"))
@@ -198,7 +198,8 @@ def _variations(args: argparse.Namespace, show: bool) -> int:
             ranked = render_variations(
                 args.input, args.target, model, args.output,
                 balances=args.balance, transposes=args.transpose, align=args.align,
-                timeline=args.timeline, reports=not args.no_report, overwrite=args.overwrite,
+                timeline=args.timeline, reports=not args.no_report, plots=args.plot is not None,
+                overwrite=args.overwrite,
                 provider=args.provider, chain=args.chain, fit=args.fit,
                 output_gain_db=args.output_gain_db, progress=on_progress,
             )  # fmt: skip

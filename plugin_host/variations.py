@@ -109,6 +109,7 @@ def render_variations(
     align: str = "none",
     timeline: str = "auto",
     reports: bool = True,
+    plots: bool = False,
     overwrite: bool = False,
     provider: str = "auto",
     allow_roots: AllowedRoots | None = None,
@@ -119,6 +120,7 @@ def render_variations(
 ) -> list[tuple[Variation, dict[str, Any]]]:
     """Render every variation (:func:`plan`); returns them ranked (:func:`rank`).
 
+    ``reports``/``plots``: write ``OUT.b0.30.wav.json``/``.png`` beside each output;
     ``render_kwargs`` go to every :func:`render` (chain, fit, output_gain_db, ...);
     ``on_report(variation, report)`` is called as each one finishes. Every output is
     checked before the first render (an existing one needs ``overwrite``). Raises
@@ -127,8 +129,9 @@ def render_variations(
     try:
         check_musical(align, "none", timeline)
         for v in todo:
-            if not overwrite and (v.output.exists() or sidecar_path(v.output, ".json").exists()):
-                raise RenderError(f"output {v.output}: exists (pass overwrite / --overwrite)")
+            for p in (v.output, sidecar_path(v.output, ".json"), sidecar_path(v.output, ".png")):
+                if not overwrite and p.exists():
+                    raise RenderError(f"output {p}: exists (pass overwrite / --overwrite)")
         check_root(input_path, "input", allow_roots)
         check_root(target_path, "target", allow_roots)
         info_in, info_tg = probe(input_path), probe(target_path)
@@ -160,6 +163,7 @@ def render_variations(
             balance=v.balance, align=align, transpose=v.transpose, timeline=timeline,
             prepared=preps[v.transpose], overwrite=overwrite, allow_roots=allow_roots,
             report_path=sidecar_path(v.output, ".json") if reports else None,
+            plot_path=sidecar_path(v.output, ".png") if plots else None,
             progress=part, cancel=cancel, **render_kwargs,
         )  # fmt: skip
         results.append((v, report))

@@ -131,6 +131,12 @@ def test_cli_table_and_json(pair: tuple[Path, Path], tmp_path: Path) -> None:
     }  # fmt: skip
     shifted = [r for r in data["variations"] if r["transpose"] == -2]
     assert all(r["report"]["alignment"]["shift_semitones"] == -2 for r in shifted)
+    plotted = subprocess.run([*base, "-o", str(tmp_path / "p.wav"), "--plot", "--no-report"],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+    assert plotted.returncode == 0
+    assert sorted(p.name for p in tmp_path.glob("p.*")) == [
+        "p.b0.40.wav", "p.b0.40.wav.png", "p.b0.60.wav", "p.b0.60.wav.png"
+    ]  # fmt: skip
     bad = subprocess.run([*base, "-o", str(tmp_path / "b.wav"), "--report", "r.json"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "--report/--plot PATH take one render" in bad.stderr

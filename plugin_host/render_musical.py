@@ -175,6 +175,24 @@ def prepare(
                        tuple(warnings))  # fmt: skip
 
 
+def pre_pass(
+    info_in: AudioInfo,
+    info_tg: AudioInfo,
+    rate: int,
+    settings: MusicalSettings,
+    prepared: MusicalPrep | None,
+) -> MusicalPrep:
+    """The render's pre-pass: :func:`prepare`, or ``prepared`` (variations) when given,
+    checked to be made at ``rate`` Hz (MusicalError otherwise)."""
+    if prepared is None:
+        return prepare(info_in, info_tg, rate, settings)
+    if prepared.input is not None and prepared.rate != rate:
+        raise MusicalError(
+            f"the pre-pass was made at {prepared.rate} Hz, the model runs at {rate} Hz"
+        )
+    return prepared
+
+
 def _is_warning(note: str) -> bool:
     """Notes that say something requested was not done (a warning in the report)."""
     return any(w in note for w in ("unclear", "no reliable pulse", "no beats found"))

@@ -51,7 +51,7 @@ from plugin_host.render_musical import (
     MusicalPrep,
     check_musical,
     fitted_target,
-    prepare,
+    pre_pass,
     target_length,
 )
 from plugin_host.render_stream import (
@@ -149,14 +149,11 @@ def render(
     started = time.perf_counter()
     balance, gain = _check_args(balance, fit, output_gain_db, allow_roots)
     settings = _Settings(balance, fit, float(output_gain_db), gain, overwrite, chunk_frames)
-    try:
-        musical = check_musical(align, transpose, timeline)
-    except MusicalError as exc:
-        raise RenderError(str(exc)) from None
     if cancel is not None and cancel.is_set():
         raise RenderCancelled("render cancelled before it started")
     timer = Timer()
     try:
+        musical = check_musical(align, transpose, timeline)
         info_in, info_tg = _probe_inputs(input_path, target_path, allow_roots)
         paths = _check_outputs(
             info_in, info_tg, model, chain, output_path, report_path, plot_path,
@@ -170,7 +167,7 @@ def render(
         if not isinstance(model, LoadedModel):
             model = load_model(model, provider=provider)
             t = timer.add("load_model", t)
-        prep = prepared or prepare(info_in, info_tg, model.metadata.sample_rate, musical)
+        prep = pre_pass(info_in, info_tg, model.metadata.sample_rate, musical, prepared)
         if musical.active or prepared is not None:
             timer.add("musical", t)
     except _BAD_INPUT as exc:

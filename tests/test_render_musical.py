@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from musical_clips import SR, chord_loop, drum_loop, write_clip
 
-from plugin_host.audio_io import probe
+from plugin_host.audio_io import ArrayReader, probe
 from plugin_host.bundled import DEFAULT_ONNX
 from plugin_host.musical.features import onset_frames, pick_onsets
 from plugin_host.render_musical import check_musical, fitted_target, prepare
@@ -173,3 +173,26 @@ def test_bad_musical_arguments_are_one_line_errors(
                **kwargs)  # type: ignore[arg-type]  # fmt: skip
     assert str(err.value) == message
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_array_reader_loops_or_pads_to_its_total() -> None:
+    audio = np.arange(10, dtype=np.float32).reshape(1, 10)
+    looped = ArrayReader(audio, 25, loop=True)
+    parts = [looped.read(7) for _ in range(5)]
+    assert [p.shape[1] for p in parts] == [7, 7, 7, 4, 0]
+    assert np.array_equal(np.concatenate(parts, axis=1)[0], np.arange(25) % 10)
+    padded = ArrayReader(audio, 14, loop=False)
+    out = np.concatenate([padded.read(6), padded.read(6), padded.read(6)], axis=1)[0]
+    assert np.array_equal(out, np.r_[np.arange(10), np.zeros(4)]) and padded.position == 14
+
+
+def test_a_pre_pass_made_at_another_rate_is_refused(
+    clips: dict[str, Path], model: LoadedModel, tmp_path: Path
+) -> None:
+    info_in, info_tg = probe(clips["drums100"]), probe(clips["chords128"])
+    settings = check_musical("tempo", "none", "auto")
+    prep = prepare(info_in, info_tg, 48000, settings)
+    with pytest.raises(RenderError, match="made at 48000 Hz, the model runs at 44100 Hz"):
+        render(clips["drums100"], clips["chords128"], model, tmp_path / "r.wav",
+               align="tempo", prepared=prep)  # fmt: skip
+    assert not (tmp_path / "r.wav").exists()

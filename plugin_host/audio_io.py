@@ -353,3 +353,36 @@ def check_output_format(path: Path) -> None:
             f"{path}: cannot write {path.suffix or 'files without an extension'}; "
             f"use one of {', '.join(WRITE_FORMATS)}"
         )
+
+
+class ArrayReader:
+    """An in-memory source with :class:`SourceReader`'s interface: ``audio`` float32
+    [C, T] already at the model's rate and channel count, read as exactly ``total``
+    samples, looped (``loop=True``) or followed by silence (the musical pre-pass's aligned
+    TARGET, or a pair read once for variations)."""
+
+    def __init__(self, audio: np.ndarray, total: int, loop: bool) -> None:
+        self.audio = np.asarray(audio, np.float32)
+        self.total, self.loop = total, loop
+        self.position = 0  # samples delivered
+
+    def read(self, n: int) -> np.ndarray:
+        """The next ``min(n, remaining)`` samples: float32 [C, m]."""
+        n = min(n, self.total - self.position)
+        length = self.audio.shape[1]
+        out = np.zeros((self.audio.shape[0], n), np.float32)
+        filled = 0
+        while filled < n and length:
+            src = self.position + filled
+            if self.loop:
+                src %= length
+            elif src >= length:
+                break
+            take = min(n - filled, length - src)
+            out[:, filled : filled + take] = self.audio[:, src : src + take]
+            filled += take
+        self.position += n
+        return out
+
+    def close(self) -> None:
+        """Nothing to release (the interface of :class:`SourceReader`)."""

@@ -2,7 +2,7 @@
 
 The manifest is CSV with a header: ``input,target,output`` and optional ``balance``,
 ``balance_curve`` (a curve file, plugin_host/balance_curve.py), ``chain``, ``fit``,
-``output_gain_db`` columns (paths relative to the manifest's folder;
+``output_gain_db``, ``align``, ``transpose`` columns (paths relative to the manifest's folder;
 empty cells take the defaults). Blank lines and lines starting with ``#`` are skipped; line
 numbers in messages are the file's physical lines. A missing output folder is created. A bad
 row fails alone: the others still render, failures are listed at the end and the exit
@@ -31,6 +31,7 @@ from plugin_host.atomic import write_json
 from plugin_host.balance_curve import BalanceCurve, BalanceCurveError
 from plugin_host.bundled import NoBundledModelError, resolve_model
 from plugin_host.render_files import sidecar_path
+from plugin_host.render_musical import MusicalError, check_musical
 from plugin_host.renderer import FITS, RenderCancelled, RenderError, render
 from plugin_host.runtime import (
     LoadedModel,
@@ -42,7 +43,7 @@ from plugin_host.runtime import (
 log = logging.getLogger(__name__)
 
 REQUIRED = ("input", "target", "output")
-OPTIONAL = ("balance", "balance_curve", "chain", "fit", "output_gain_db")
+OPTIONAL = ("balance", "balance_curve", "chain", "fit", "output_gain_db", "align", "transpose")
 NUMBERS = ("balance", "output_gain_db")  # optional columns holding a finite float
 
 
@@ -141,6 +142,15 @@ def _parse_row(cells: dict[str, str], base: Path, row: Row, seen: dict[str, int]
             kwargs["balance"] = BalanceCurve.from_file(base / cells["balance_curve"])
         except BalanceCurveError as exc:
             return str(exc)
+    try:  # align none|tempo, transpose none|auto|N (plugin_host.render_musical)
+        musical = check_musical(cells.get("align") or "none", cells.get("transpose") or "none",
+                                "auto")  # fmt: skip
+    except MusicalError as exc:
+        return str(exc)
+    if cells.get("align"):
+        kwargs["align"] = musical.align
+    if cells.get("transpose"):
+        kwargs["transpose"] = musical.transpose
     row.kwargs = kwargs
     return None
 
@@ -281,7 +291,8 @@ write a report beside each output and print a summary table."""
 EPILOG = """\
 The manifest is CSV with a header naming input,target,output and optionally balance,
 balance_curve (a CSV/JSON curve file, as render's --balance-curve), chain, fit,
-output_gain_db. Paths are relative to the manifest's folder; an empty cell
+output_gain_db, align (none|tempo), transpose (none|auto|N). Paths are relative to the
+manifest's folder; an empty cell
 takes the command's default. Blank lines and lines starting with # are skipped; messages
 give the file's line numbers. Missing output folders are created.
 

@@ -117,11 +117,21 @@ COMMANDS: dict[str, Command] = {
         ),
         _cmd(
             "/agent/render",
-            "s input s target s output s clip_id i overwrite",
+            "s input s target s output s clip_id i overwrite s align s transpose",
             3,
             "/agent/render/queued, /agent/render/progress (≤ 10/s), /agent/render/report",
             "s clip_id",
-            "queue a render of INPUT × TARGET into OUTPUT (report: OUTPUT plus .json, e.g. take2.wav.json)",
+            "queue a render of INPUT × TARGET into OUTPUT (report: OUTPUT plus .json, e.g. take2.wav.json); "
+            "align none|tempo, transpose none|auto|N ('' = none)",
+        ),
+        _cmd(
+            "/agent/render/variations",
+            "s input s target s output s balances s transposes s clip_id i overwrite s align",
+            4,
+            "/agent/render/queued, /agent/render/progress (≤ 10/s), one /agent/render/report per variation",
+            "s clip_id",
+            "render every balance × transpose (comma lists, e.g. '0.3,0.5,0.7' and 'auto,0'; "
+            "'' = the server's balance / none) into OUTPUT.b0.30.wav-style files with one model session",
         ),
         _cmd(
             "/agent/render/cancel",

@@ -18,7 +18,7 @@ from typing import Any
 
 from plugin_host import osc_commands as commands
 from plugin_host import osc_protocol as proto
-from plugin_host import osc_render
+from plugin_host import osc_render, osc_variations
 from plugin_host.chain import Chain
 from plugin_host.jobs import DuplicateJob, Job, JobCancelled, JobQueue, ProgressFn, QueueFull
 from plugin_host.osc_state import (
@@ -79,6 +79,7 @@ class Dispatcher:
             "/agent/param/get": self._param_get,
             "/agent/render": self._render,
             "/agent/render/cancel": self._render_cancel,
+            "/agent/render/variations": self._render_variations,
         }
         assert set(self.handlers) == set(commands.COMMANDS), "handler table out of sync"
 
@@ -272,6 +273,54 @@ class Dispatcher:
             log.error("render %s failed", clip_id, exc_info=error)
         log.info("render %s failed: %s", clip_id, message)
         self.send(proto.fail("/agent/render", message, clip_id), targets)
+
+    def _render_variations(self, args: list[Any], sender: Address) -> None:
+        """Like ``_render``: one job; a report per variation as it finishes, one /done."""
+        request = osc_variations.check_request(args, self.state)
+        clip_id = request.clip_id
+        if len(self.jobs) >= self.jobs.maxsize:
+            raise CommandFailed(
+                QUEUE_FULL, f"queue full ({self.jobs.maxsize} jobs waiting)", clip_id
+            )
+        request = request.with_chain_copy(self.state)
+        targets = self.state.job_targets(sender)
+
+        def work(progress: ProgressFn, cancel: threading.Event) -> dict[str, Any]:
+            def on_report(variation: Any, report: dict[str, Any]) -> None:
+                msg = osc_render.report_message(clip_id, report)
+                self.send(msg, targets | self.state.job_targets(sender))
+
+            log.info("variations %s: %d renders", clip_id, len(request.todo))
+            osc_variations.run(request, self.state, progress, cancel, on_report)
+            return {}
+
+        def on_progress(job: Job, fraction: float) -> None:
+            msg = proto.build("/agent/render/progress", clip_id, fraction)
+            self.send(msg, targets | self.state.job_targets(sender))
+
+        def on_finish(job: Job, result: Any, error: BaseException | None) -> None:
+            to = targets | self.state.job_targets(sender)
+            if error is None:
+                self.state.count_render(RENDERED)
+                self.send(proto.done("/agent/render/variations", clip_id), to)
+                return
+            self.state.count_render(FAILED)
+            message, kind = osc_render.failure(error, job, self.stopping.is_set())
+            if kind is not None:
+                self.state.count(kind)
+            if kind == INTERNAL:
+                log.error("variations %s failed", clip_id, exc_info=error)
+            self.send(proto.fail("/agent/render/variations", message, clip_id), to)
+
+        try:
+            _, position = self.jobs.submit(
+                clip_id, work, on_finish, on_progress, claims=request.claims
+            )
+        except QueueFull as exc:
+            raise CommandFailed(QUEUE_FULL, str(exc), clip_id) from None
+        except (DuplicateJob, JobCancelled) as exc:
+            raise CommandFailed(COMMAND, str(exc), clip_id) from None
+        self.send(proto.build("/agent/render/queued", clip_id, position), targets)
 
     def _render_cancel(self, args: list[Any], sender: Address) -> None:
         (clip_id,) = args

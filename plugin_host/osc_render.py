@@ -26,6 +26,7 @@ from plugin_host.osc_commands import REPLIES
 from plugin_host.osc_state import COMMAND, INTERNAL, PATH, CommandFailed, ServerState
 from plugin_host.paths import PathRefused
 from plugin_host.render_files import sidecar_path
+from plugin_host.render_musical import MusicalError, check_musical
 from plugin_host.renderer import RenderCancelled, RenderError
 from plugin_host.runtime import LoadedModel, ModelLoadError
 
@@ -57,6 +58,7 @@ class RenderRequest:
     balance: float | BalanceCurve  # a curve after /agent/param/ramp
     output_gain_db: float
     chain: Chain | None = None
+    musical: tuple[tuple[str, Any], ...] = ()  # render's align/transpose, when not default
 
     @property
     def claims(self) -> list[str]:
@@ -80,6 +82,8 @@ def check_request(args: list[Any], state: ServerState) -> RenderRequest:
     else:
         clip_id = state.next_id("clip")
     overwrite = bool(args[4]) if len(args) > 4 else False
+    align, transpose = [*args[5:7], "", ""][:2]
+    musical = musical_args(align, transpose, clip_id)
     model = state.model
     if model is None:
         raise CommandFailed(
@@ -111,7 +115,23 @@ def check_request(args: list[Any], state: ServerState) -> RenderRequest:
         model=model,
         balance=state.render_balance(),
         output_gain_db=state.output_gain_db,
+        musical=tuple(musical.items()),
     )
+
+
+def musical_args(align: str, transpose: str, clip_id: str | None = None) -> dict[str, Any]:
+    """The optional ``s align s transpose`` (empty: the default) as render keyword
+    arguments (only those not default); CommandFailed naming a bad one."""
+    try:
+        settings = check_musical(align or "none", transpose or "none", "auto")
+    except MusicalError as exc:
+        raise CommandFailed(COMMAND, str(exc), clip_id) from None
+    out: dict[str, Any] = {}
+    if settings.align != "none":
+        out["align"] = settings.align
+    if settings.transpose != "none":
+        out["transpose"] = settings.transpose
+    return out
 
 
 def _refuse_model(path: Path, model: LoadedModel, raw: str, what: str) -> None:
@@ -141,6 +161,7 @@ def run(
         progress=progress,
         cancel=cancel,
         allow_roots=state.roots,
+        **dict(request.musical),
     )
 
 

@@ -14,12 +14,30 @@ from collections.abc import Callable, Iterator
 from plugin_host.audio_io import AudioFileError, probe
 from plugin_host.balance_curve import BalanceCurve, BalanceCurveError
 from plugin_host.bundled import NoBundledModelError, resolve_model
+from plugin_host.musical.align import ALIGN_MODES, parse_transpose
 from plugin_host.render_files import sidecar_path
+from plugin_host.render_musical import TIMELINES
 from plugin_host.renderer import FITS, OUTPUT_GAIN_RANGE_DB, RenderCancelled, RenderError, render
 from plugin_host.report_text import summary_line
 from plugin_host.runtime import add_provider_argument
 
 PROG = "creative-agent render"
+
+
+def _floats(text: str) -> list[float]:
+    """``0.3,0.5,0.7`` -> [0.3, 0.5, 0.7] (argparse type)."""
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: numbers separated by commas") from None
+
+
+def _transposes(text: str) -> list[str | int]:
+    """``auto,0,+2`` -> ['auto', 0, 2] (argparse type)."""
+    try:
+        return [parse_transpose(x) for x in text.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,11 +58,36 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, help="output audio (.wav .flac .aiff .ogg .mp3)"
     )
     p.add_argument("--chain", help="chain JSON with input_chain/target_chain/output_chain")
-    p.add_argument("--balance", type=float, default=0.5, help="input's share, 0..1 (default 0.5)")
+    p.add_argument(
+        "--balance",
+        type=_floats,
+        default=[0.5],
+        metavar="B[,B...]",
+        help="input's share, 0..1 (default 0.5); a comma list renders variations",
+    )
     p.add_argument("--balance-curve", metavar="FILE",
                    help="balance automation: CSV (time,value rows; header bars,value for bars) "
                    "or JSON ({\"unit\": \"s\"|\"bars\", \"points\": [[t, v], ...]}); "
                    "excludes --balance")  # fmt: skip
+    p.add_argument(
+        "--align",
+        choices=ALIGN_MODES,
+        default="none",
+        help="tempo: stretch TARGET to INPUT's tempo and downbeat (default none)",
+    )
+    p.add_argument(
+        "--transpose",
+        type=_transposes,
+        default=["none"],
+        metavar="T[,T...]",
+        help="none (default), auto (INPUT's key) or semitones; a comma list renders variations",
+    )
+    p.add_argument(
+        "--timeline",
+        choices=TIMELINES,
+        default="auto",
+        help="report timeline: auto, bars (analyse INPUT's bars) or seconds",
+    )
     p.add_argument("--fit", choices=FITS, default="loop",
                    help="length mismatch: loop the target (default), pad or trim")  # fmt: skip
     lo, hi = OUTPUT_GAIN_RANGE_DB
@@ -103,9 +146,16 @@ def main(argv: list[str]) -> int:
         parser.error("--balance-curve and --balance exclude each other")
     if args.verbose:
         logging.getLogger().setLevel(logging.INFO)
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    if len(args.balance) > 1 or len(args.transpose) > 1:
+        if args.balance_curve:
+            parser.error("--balance-curve takes one render: no comma lists with it")
+        if args.report or args.plot:  # --plot without a PATH: one beside each output
+            parser.error("variations write OUT.b0.30.wav.json (.png) beside each output; "
+                         "--report/--plot PATH take one render")  # fmt: skip
+        return _variations(args, show)
     report_path = None if args.no_report else (args.report or sidecar_path(args.output, ".json"))
     plot_path = None if args.plot is None else (args.plot or sidecar_path(args.output, ".png"))
-    show = sys.stderr.isatty() if args.progress is None else args.progress
     try:
         model, label = resolve_model(args.model)
     except NoBundledModelError as exc:
@@ -113,7 +163,7 @@ def main(argv: list[str]) -> int:
         return 1
     if args.model is None:
         print(f"{PROG}: model: {label}", file=sys.stderr)
-    balance: float | BalanceCurve = args.balance
+    balance: float | BalanceCurve = args.balance[0]
     try:
         if args.balance_curve:
             balance = BalanceCurve.from_file(args.balance_curve)
@@ -130,6 +180,9 @@ def main(argv: list[str]) -> int:
                 chain=args.chain,
                 balance=balance,
                 fit=args.fit,
+                align=args.align,
+                transpose=args.transpose[0],
+                timeline=args.timeline,
                 output_gain_db=args.output_gain_db,
                 report_path=report_path,
                 plot_path=plot_path,
@@ -144,4 +197,33 @@ def main(argv: list[str]) -> int:
         print(f"{PROG}: cancelled; nothing written", file=sys.stderr)
         return 130
     print(json.dumps(report, indent=2) if args.json else summary_line(report))
+    return 0
+
+
+def _variations(args: argparse.Namespace, show: bool) -> int:
+    """Every combination of ``--balance`` and ``--transpose``: one model, ranked table."""
+    from plugin_host.variations import ranking_json, ranking_table, render_variations
+
+    seconds = _output_seconds(args) if show else None
+    count = len(args.balance) * len(args.transpose)
+    try:
+        model, label = resolve_model(args.model)
+        if args.model is None:
+            print(f"{PROG}: model: {label}", file=sys.stderr)
+        with _progress_bar(None if seconds is None else seconds * count) as on_progress:
+            ranked = render_variations(
+                args.input, args.target, model, args.output,
+                balances=args.balance, transposes=args.transpose, align=args.align,
+                timeline=args.timeline, reports=not args.no_report, plots=args.plot is not None,
+                overwrite=args.overwrite,
+                provider=args.provider, chain=args.chain, fit=args.fit,
+                output_gain_db=args.output_gain_db, progress=on_progress,
+            )  # fmt: skip
+    except (RenderError, NoBundledModelError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except (RenderCancelled, KeyboardInterrupt):
+        print(f"{PROG}: cancelled; variations not yet written are not written", file=sys.stderr)
+        return 130
+    print(json.dumps(ranking_json(ranked), indent=2) if args.json else ranking_table(ranked))
     return 0

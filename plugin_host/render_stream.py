@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plugin_host.audio_io import AudioInfo, SourceReader
+from plugin_host.audio_io import ArrayReader, AudioInfo, SourceReader
 from plugin_host.audio_writer import AtomicAudioWriter
 from plugin_host.chain import Chain, SectionStream
 from plugin_host.pipeline import Emitted, FrameBlock, StreamingAgent
@@ -61,7 +61,9 @@ class Timer:
 @dataclass(frozen=True)
 class StreamJob:
     """One streamed render: ``total`` samples at the model's rate over ``channels``
-    channels; the target looped when ``loop``; ``gain``: linear output gain (from dB)."""
+    channels; the target looped when ``loop``; ``gain``: linear output gain (from dB);
+    ``input_audio``/``target_audio``: float32 [C, T] at the model's rate to stream from
+    memory instead of the file (the musical pre-pass, variations)."""
 
     model: LoadedModel
     info_in: AudioInfo
@@ -73,6 +75,8 @@ class StreamJob:
     loop: bool
     chunk_frames: int | None
     gain: float
+    input_audio: np.ndarray | None = None
+    target_audio: np.ndarray | None = None
 
 
 class _Sink:
@@ -155,8 +159,8 @@ def stream(
     )
     sink = _Sink(job, streams["output_chain"], writer, acc, timer, timeline)
     readers = [
-        SourceReader(job.info_in, rate, job.channels, job.total, loop=False),
-        SourceReader(job.info_tg, rate, job.channels, job.total, loop=job.loop),
+        _reader(job.input_audio, job.info_in, rate, job, loop=False),
+        _reader(job.target_audio, job.info_tg, rate, job, loop=job.loop),
     ]
     try:
         _read_all(job, readers, streams, agent, sink, timer, progress, cancel)
@@ -172,9 +176,18 @@ def stream(
     sink.finish()
 
 
+def _reader(
+    audio: np.ndarray | None, info: AudioInfo, rate: int, job: StreamJob, loop: bool
+) -> SourceReader | ArrayReader:
+    """The in-memory ``audio`` when given, else the file."""
+    if audio is not None:
+        return ArrayReader(audio, job.total, loop)
+    return SourceReader(info, rate, job.channels, job.total, loop=loop)
+
+
 def _read_all(
     job: StreamJob,
-    readers: list[SourceReader],
+    readers: list[SourceReader | ArrayReader],
     streams: dict[str, SectionStream | None],
     agent: StreamingAgent,
     sink: _Sink,

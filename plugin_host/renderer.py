@@ -48,6 +48,14 @@ from plugin_host.levels import PassThroughModel, SourceCheck, check_sources
 from plugin_host.musical.grid import BarGrid
 from plugin_host.paths import AllowedRoots
 from plugin_host.render_files import RenderOutputs, RenderPathError, check_root, output_path
+from plugin_host.render_musical import (
+    MusicalError,
+    MusicalPrep,
+    check_musical,
+    fitted_target,
+    pre_pass,
+    target_length,
+)
 from plugin_host.render_stream import (
     ModelOutputError,
     StreamCancelled,
@@ -76,7 +84,7 @@ class RenderCancelled(RuntimeError):
 PathLike = str | os.PathLike[str]
 _BAD_INPUT = (
     AudioFileError, ChainError, ModelLoadError, RenderPathError, ModelOutputError,
-    BalanceCurveError,
+    BalanceCurveError, MusicalError,
 )  # fmt: skip
 
 
@@ -123,6 +131,10 @@ def render(
     provider: str = "auto",
     chunk_frames: int | None = None,
     bar_grid: BarGrid | None = None,
+    align: str = "none",
+    transpose: str | int = "none",
+    timeline: str = "auto",
+    prepared: MusicalPrep | None = None,
 ) -> dict[str, Any]:
     """Render one INPUT/TARGET pair to ``output_path`` and return the report (a JSON-ready
     dict; also written to ``report_path`` when given).
@@ -138,8 +150,11 @@ def render(
     checked between blocks and raises ``RenderCancelled``; allow_roots: every path
     (inputs, outputs, model, chain and its plugin files) must resolve inside these
     folders (None: no restriction); chunk_frames: STFT frames per chunk (default: the
-    pipeline's); bar_grid: the INPUT's bars (the report's ``timeline`` is per bar, else
-    per second). Raises ``RenderError`` for bad input; nothing is written then.
+    pipeline's); bar_grid: the INPUT's bars when known (the report's ``timeline`` is per
+    bar; else the pre-pass's grid, else per second). align (none|tempo), transpose
+    (none|auto|semitones), timeline (auto|bars|seconds), prepared (a pre-pass made for
+    this pair, e.g. by variations): :mod:`plugin_host.render_musical`. Raises
+    ``RenderError`` for bad input; nothing is written then.
     """
     started = time.perf_counter()
     balance, gain = _check_args(balance, fit, output_gain_db, allow_roots)
@@ -151,6 +166,7 @@ def render(
         raise RenderCancelled("render cancelled before it started")
     timer = Timer()
     try:
+        musical = check_musical(align, transpose, timeline)
         info_in, info_tg = _probe_inputs(input_path, target_path, allow_roots)
         paths = _check_outputs(
             info_in, info_tg, model, chain, output_path, report_path, plot_path,
@@ -158,11 +174,15 @@ def render(
         )  # fmt: skip
         the_chain = _as_chain(chain, allow_roots)
         t = time.perf_counter()
-        sources = check_sources(info_in, info_tg)
+        known = prepared.sources if prepared is not None else None
+        sources = known or check_sources(info_in, info_tg)
         t = timer.add("levels", t)
         if not isinstance(model, LoadedModel):
             model = load_model(model, provider=provider)
-            timer.add("load_model", t)
+            t = timer.add("load_model", t)
+        prep = pre_pass(info_in, info_tg, model.metadata.sample_rate, musical, prepared)
+        if musical.active or prepared is not None:
+            timer.add("musical", t)
     except _BAD_INPUT as exc:
         raise RenderError(str(exc)) from exc
     if sources.warning:
@@ -173,7 +193,7 @@ def render(
         # slower than one thread (measured). One thread for the render, restored after.
         with threadpool_limits(limits=1, user_api="blas"):
             report = _run(model, info_in, info_tg, paths, the_chain, settings, sources,
-                          progress, cancel, timer, started)  # fmt: skip
+                          prep, progress, cancel, timer, started)  # fmt: skip
     except StreamCancelled as exc:
         raise RenderCancelled(f"render of {paths.output} cancelled") from exc
     except _BAD_INPUT as exc:  # found while streaming (e.g. a NaN sample)
@@ -272,10 +292,14 @@ def _as_chain(chain: Chain | PathLike | dict[str, Any] | None, roots: AllowedRoo
     return Chain.from_json(chain, allow_roots=roots)
 
 
-def _plan(fit: str, info_in: AudioInfo, info_tg: AudioInfo, rate: int) -> tuple[int, int, bool]:
-    """(samples at the model rate, output frames at the input's rate, loop the target)."""
+def _plan(
+    fit: str, info_in: AudioInfo, info_tg: AudioInfo, rate: int, t_tg: int | None
+) -> tuple[int, int, bool]:
+    """(samples at the model rate, output frames at the input's rate, loop the target);
+    ``t_tg``: the in-memory TARGET's samples at the model rate (None: its file's)."""
     t_in = resampled_length(info_in.frames, info_in.sample_rate, rate)
-    t_tg = resampled_length(info_tg.frames, info_tg.sample_rate, rate)
+    if t_tg is None:
+        t_tg = resampled_length(info_tg.frames, info_tg.sample_rate, rate)
     total = {"loop": t_in, "trim": min(t_in, t_tg), "pad": max(t_in, t_tg)}[fit]
     frames = info_in.frames if total == t_in else resampled_length(total, rate, info_in.sample_rate)
     return total, frames, fit == "loop"
@@ -289,20 +313,26 @@ def _run(
     chain: Chain,
     settings: _Settings,
     sources: SourceCheck,
+    prep: MusicalPrep,
     progress: Callable[[float], None] | None,
     cancel: threading.Event | None,
     timer: Timer,
     started: float,
 ) -> dict[str, Any]:
-    """Stream the render into uncommitted files, build the report, commit all files."""
+    """Stream the render into uncommitted files, build the report, commit all files.
+    ``prep.grid``: the INPUT's BarGrid (or None) for the timeline."""
     meta = model.metadata
     rate, channels = meta.sample_rate, info_in.channels
-    total, out_frames, loop = _plan(settings.fit, info_in, info_tg, rate)
+    total, out_frames, loop = _plan(settings.fit, info_in, info_tg, rate, target_length(prep))
+    target_audio, looped = fitted_target(prep, settings.fit, total)
     agent_model = PassThroughModel.of(model, sources.keep) if sources.keep else model
-    grid = settings.bar_grid  # the INPUT's bars: the timeline's and a bar-valued curve's
+    # the INPUT's bars (an explicit grid, else the pre-pass's): the timeline's and a
+    # bar-valued balance curve's; None: per second
+    grid = settings.bar_grid or prep.grid
     knob = _frame_balance(settings.balance, model, total, grid)
     job = StreamJob(agent_model, info_in, info_tg, chain, knob, channels, total,
-                    loop, settings.chunk_frames, settings.gain)  # fmt: skip
+                    loop and target_audio is None, settings.chunk_frames, settings.gain,
+                    prep.input, target_audio)  # fmt: skip
     acc = ReportAccumulator(rate, meta.n_fft, np.diff(model.dsp.edges))
     timeline = TimelineAccumulator(Segments.of(total, rate, grid), rate, meta.n_fft, meta.hop,
                                    np.diff(model.dsp.edges))  # fmt: skip
@@ -326,7 +356,8 @@ def _run(
         report["balance_curve"] = curve.to_dict() if isinstance(curve, BalanceCurve) else None
         report["timeline"] = timeline.compute()
         report["output_gain_db"] = settings.gain_db
-        report["warnings"] = [sources.warning] if sources.warning else []
+        report["warnings"] = ([sources.warning] if sources.warning else []) + [*prep.warnings]
+        report["alignment"] = prep.alignment and {**prep.alignment, "loop": looped}
         if plot_data is not None and paths.plot is not None:
             from plugin_host.plot import draw_plot
 

@@ -81,6 +81,7 @@ class RenderReport(ClipMeasures):
     rtf: float
     timings_s: dict[str, float]
     timeline: Timeline
+    alignment: dict[str, Any] | None  # the musical pre-pass (plugin_host.render_musical)
 
 
 class ReportAccumulator(ClipAccumulator):

@@ -187,7 +187,11 @@ def test_coerce_args_checks_arity_and_types() -> None:
     assert c.coerce_args(render, full) == ["a", "b", "c", "id", 1]
     for bad, needle in [
         (p.Message("/agent/render", ("a", "b"), "ss"), "got 2 argument(s)"),
-        (p.Message("/agent/render", ("a", "b", "c", "d", 1, 2), "ssssii"), "got 6"),
+        (p.Message("/agent/render", ("a", "b", "c", "d", 1, "", "", 2), "ssssissi"), "got 8"),
+        (
+            p.Message("/agent/render", ("a", "b", "c", "d", 1, 2), "ssssii"),
+            "align must be a string",
+        ),
         (p.Message("/agent/render", ("a", 2, "c"), "sis"), "target must be a string"),
         (p.Message("/agent/render", ("a", "b", "c", "d", 0.5), "ssssf"), "integer"),
     ]:
@@ -203,7 +207,7 @@ def test_coerce_args_checks_arity_and_types() -> None:
 
 def test_signatures_read_like_the_docs() -> None:
     assert c.COMMANDS["/agent/render"].signature() == (
-        "s input s target s output [s clip_id [i overwrite]]"
+        "s input s target s output [s clip_id [i overwrite [s align [s transpose]]]]"
     )
     assert c.COMMANDS["/agent/ping"].signature() == "[i token]"
     assert c.COMMANDS["/agent/version"].signature() == ""

@@ -1,6 +1,8 @@
 """The files of one render: checking where they go, and writing them all or none.
 
-:func:`output_path` checks a file to create before anything is read or written (inside the
+:func:`probe_inputs` and :func:`check_outputs` check every path of a render (as
+:class:`RenderPaths`) before anything is read or written; :func:`output_path` checks one
+file to create (inside the
 allowed roots, not an input or another output, no existing file without ``overwrite``, a
 folder that exists or can be created). :class:`RenderOutputs` holds what a render writes
 (the audio stream, then the report JSON and plot PNG), each in a
@@ -15,12 +17,18 @@ import contextlib
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from plugin_host.atomic import AtomicFile
+from plugin_host.audio_io import AudioInfo, check_output_format, probe
 from plugin_host.audio_writer import AtomicAudioWriter
+from plugin_host.chain import Chain
 from plugin_host.paths import AllowedRoots, PathRefused
+from plugin_host.runtime import LoadedModel
+
+PathLike = str | os.PathLike[str]
 
 
 class RenderPathError(ValueError):
@@ -156,3 +164,60 @@ class RenderOutputs:
             with contextlib.suppress(OSError):  # not empty: someone else wrote there meanwhile
                 folder.rmdir()
         self.created.clear()
+
+
+@dataclass(frozen=True)
+class RenderPaths:
+    """Checked destinations (None: not written) and the folders to create for them."""
+
+    output: Path
+    report: Path | None
+    plot: Path | None
+    folders: list[Path]
+
+
+def probe_inputs(
+    input_path: PathLike, target_path: PathLike, roots: AllowedRoots | None
+) -> tuple[AudioInfo, AudioInfo]:
+    """Both sources, checked against the roots and probed (AudioFileError if unreadable)."""
+    check_root(input_path, "input", roots)
+    check_root(target_path, "target", roots)
+    return probe(input_path), probe(target_path)
+
+
+def check_outputs(
+    info_in: AudioInfo,
+    info_tg: AudioInfo,
+    model: PathLike | LoadedModel,
+    chain: Chain | PathLike | dict[str, Any] | None,
+    out: PathLike,
+    report: PathLike | None,
+    plot: PathLike | None,
+    overwrite: bool,
+    roots: AllowedRoots | None,
+) -> RenderPaths:
+    """Every destination of a render checked against the roots, the inputs and each other."""
+    taken = {
+        Path(os.path.realpath(i.path)): w for w, i in (("input", info_in), ("target", info_tg))
+    }
+    if not isinstance(model, LoadedModel):
+        check_root(model, "model", roots)
+    model_file = model.path if isinstance(model, LoadedModel) else Path(model)
+    taken.setdefault(Path(os.path.realpath(model_file)), "model")
+    if chain is not None and not isinstance(chain, Chain | dict):
+        taken.setdefault(Path(os.path.realpath(chain)), "chain")
+    folders: list[Path] = []
+    checked: dict[str, Path | None] = {}
+    for what, raw in (("output", out), ("report", report), ("plot", plot)):
+        if raw is None:
+            checked[what] = None
+            continue
+        path, missing = output_path(raw, what, overwrite=overwrite, taken=taken, roots=roots)
+        checked[what], folders = path, folders + missing
+    out_path = checked["output"]
+    assert out_path is not None
+    check_output_format(out_path)
+    png = checked["plot"]
+    if png is not None and png.suffix.lower() != ".png":
+        raise RenderPathError(f"plot {png}: must end in .png")
+    return RenderPaths(out_path, checked["report"], png, folders)

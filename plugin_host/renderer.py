@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,8 +37,6 @@ from threadpoolctl import threadpool_limits
 from plugin_host.audio_io import (
     AudioFileError,
     AudioInfo,
-    check_output_format,
-    probe,
     resampled_length,
 )
 from plugin_host.balance_curve import BalanceCurve, BalanceCurveError
@@ -47,7 +44,14 @@ from plugin_host.chain import Chain, ChainError
 from plugin_host.levels import PassThroughModel, SourceCheck, check_sources
 from plugin_host.musical.grid import BarGrid
 from plugin_host.paths import AllowedRoots
-from plugin_host.render_files import RenderOutputs, RenderPathError, check_root, output_path
+from plugin_host.render_files import (
+    RenderOutputs,
+    RenderPathError,
+    RenderPaths,
+    check_outputs,
+    check_root,
+    probe_inputs,
+)
 from plugin_host.render_musical import (
     MusicalError,
     MusicalPrep,
@@ -100,16 +104,6 @@ class _Settings:
     overwrite: bool
     chunk_frames: int | None
     bar_grid: BarGrid | None = None
-
-
-@dataclass(frozen=True)
-class _Paths:
-    """Checked destinations (None: not written) and the folders to create for them."""
-
-    output: Path
-    report: Path | None
-    plot: Path | None
-    folders: list[Path]
 
 
 def render(
@@ -167,8 +161,8 @@ def render(
     timer = Timer()
     try:
         musical = check_musical(align, transpose, timeline)
-        info_in, info_tg = _probe_inputs(input_path, target_path, allow_roots)
-        paths = _check_outputs(
+        info_in, info_tg = probe_inputs(input_path, target_path, allow_roots)
+        paths = check_outputs(
             info_in, info_tg, model, chain, output_path, report_path, plot_path,
             overwrite, allow_roots,
         )  # fmt: skip
@@ -234,52 +228,6 @@ def _check_args(
     return knob, 10.0 ** (values["output_gain_db"] / 20.0)
 
 
-def _probe_inputs(
-    input_path: PathLike, target_path: PathLike, roots: AllowedRoots | None
-) -> tuple[AudioInfo, AudioInfo]:
-    check_root(input_path, "input", roots)
-    check_root(target_path, "target", roots)
-    return probe(input_path), probe(target_path)
-
-
-def _check_outputs(
-    info_in: AudioInfo,
-    info_tg: AudioInfo,
-    model: PathLike | LoadedModel,
-    chain: Chain | PathLike | dict[str, Any] | None,
-    out: PathLike,
-    report: PathLike | None,
-    plot: PathLike | None,
-    overwrite: bool,
-    roots: AllowedRoots | None,
-) -> _Paths:
-    """Every destination checked against the roots, the inputs and each other."""
-    taken = {
-        Path(os.path.realpath(i.path)): w for w, i in (("input", info_in), ("target", info_tg))
-    }
-    if not isinstance(model, LoadedModel):
-        check_root(model, "model", roots)
-    model_file = model.path if isinstance(model, LoadedModel) else Path(model)
-    taken.setdefault(Path(os.path.realpath(model_file)), "model")
-    if chain is not None and not isinstance(chain, Chain | dict):
-        taken.setdefault(Path(os.path.realpath(chain)), "chain")
-    folders: list[Path] = []
-    checked: dict[str, Path | None] = {}
-    for what, raw in (("output", out), ("report", report), ("plot", plot)):
-        if raw is None:
-            checked[what] = None
-            continue
-        path, missing = output_path(raw, what, overwrite=overwrite, taken=taken, roots=roots)
-        checked[what], folders = path, folders + missing
-    out_path = checked["output"]
-    assert out_path is not None
-    check_output_format(out_path)
-    png = checked["plot"]
-    if png is not None and png.suffix.lower() != ".png":
-        raise RenderPathError(f"plot {png}: must end in .png")
-    return _Paths(out_path, checked["report"], png, folders)
-
-
 def _as_chain(chain: Chain | PathLike | dict[str, Any] | None, roots: AllowedRoots | None) -> Chain:
     if chain is None:
         return Chain()
@@ -309,7 +257,7 @@ def _run(
     model: LoadedModel,
     info_in: AudioInfo,
     info_tg: AudioInfo,
-    paths: _Paths,
+    paths: RenderPaths,
     chain: Chain,
     settings: _Settings,
     sources: SourceCheck,
@@ -397,7 +345,7 @@ def _report(
     model: LoadedModel,
     info_in: AudioInfo,
     info_tg: AudioInfo,
-    paths: _Paths,
+    paths: RenderPaths,
     chain: Chain,
     balance: float,
     fit: str,

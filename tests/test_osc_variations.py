@@ -1,11 +1,12 @@
-"""/agent/render/variations and /agent/render's align/transpose, end to end through a real
-server process over real UDP (the bundled model, clips made in code)."""
+"""/agent/render/variations, /agent/param/ramp and /agent/render's align/transpose, end to
+end through one real server process over real UDP (the bundled model, clips made in code)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 from musical_clips import chord_loop, drum_loop, write_clip
 from test_osc_harness import OscClient, start_server
 
@@ -54,6 +55,17 @@ def test_variations_and_align_over_osc(tmp_path: Path) -> None:
         assert two == [("/fail", ["/agent/render",
                                   "transpose 'up': use none, auto or a whole number of semitones",
                                   "r2"])]  # fmt: skip
+        # a balance ramp for the next render, in the same session as the variations
+        assert client.call("/agent/param/ramp", "balance", 0.8, 2.0)[-1][0] == "/done"
+        client.send("/agent/render", "drums.wav", "chords.wav", "ramp.wav", "r3", 0, "tempo")
+        ramp = client.final("/agent/render", "r3", timeout=RENDER_TIMEOUT_S)
+        assert ramp[-1] == ("/done", ["/agent/render", "r3"])
+        rep = json.loads((root / "ramp.wav.json").read_text())
+        curve = rep["balance_curve"]
+        assert curve["unit"] == "s" and len(curve["points"]) == 2
+        # OSC sends float32: 0.8 arrives as 0.800000011920929 (rounding, 1e-7)
+        assert np.allclose(curve["points"], [[0.0, 0.5], [2.0, 0.8]], atol=1e-6)
+        assert rep["alignment"]["align"] == "tempo" and rep["timeline"]["unit"] == "bar"
     finally:
         client.close()
         assert server.stop() == 0, server.output()

@@ -10,9 +10,10 @@ The timeline is fed exactly what the whole-clip report gets (:mod:`plugin_host.r
 every ``Emitted`` span of samples is split at the segment boundaries, and every STFT frame
 goes to the segment that holds its centre (frame ``i`` is centred on sample ``i · hop``:
 ``HostDSP`` pads ``n_fft / 2`` zeros each side). Each segment has its own
-:class:`plugin_host.measures.ClipAccumulator` (the report's measures, not a copy of them):
-running sums plus a few floats per frame, so the timeline's memory is that of the whole
-clip's report, split. A frame near a boundary still sees ``n_fft / 2`` samples of the next
+:class:`plugin_host.measures.ClipAccumulator` (the report's measures, not a copy of them),
+made when the stream reaches the segment and computed as soon as samples and frames have
+passed its end, so only the segments the stream is in hold accumulators (memory stays flat
+for any clip length; one chroma fold is shared). A frame near a boundary still sees ``n_fft / 2`` samples of the next
 segment, so a segment's spectral measures differ slightly from the same bar rendered alone;
 its waveform correlations are exactly those of its samples.
 
@@ -33,6 +34,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from plugin_host.measures import ClipAccumulator
+from plugin_host.measures.chroma import ChromaFold
 from plugin_host.measures.constants import SUCCESS_INPUT_CORR
 from plugin_host.measures.waveform import INPUT, OUTPUT, TARGET
 from plugin_host.musical.grid import BarGrid
@@ -143,15 +145,42 @@ class TimelineAccumulator:
         self, segments: Segments, sample_rate: int, n_fft: int, hop: int, band_sizes: np.ndarray
     ) -> None:
         self.segments, self.hop = segments, hop
-        self.accs = [ClipAccumulator(sample_rate, n_fft, band_sizes) for _ in segments.index]
-        for acc in self.accs[1:]:  # one fold matrix for all (it depends on rate and n_fft)
-            acc.fold = self.accs[0].fold
+        self._make = (sample_rate, n_fft, band_sizes)
+        self._fold = ChromaFold(n_fft // 2 + 1, sample_rate, n_fft)  # one for all segments
+        # live accumulators of the segments the stream is in; finished ones are computed
+        # as soon as samples and frames have passed their end, so memory stays flat
+        self._live: dict[int, ClipAccumulator] = {}
+        self._done: dict[int, Segment] = {}
+        self._samples_end = 0  # samples fed so far
+        self._frames_end = 0  # sample position of the next frame centre to come
+
+    @property
+    def live_segments(self) -> int:
+        """Segments holding an accumulator now (the stream is in them)."""
+        return len(self._live)
+
+    def _acc(self, k: int) -> ClipAccumulator:
+        if k not in self._live:
+            self._live[k] = ClipAccumulator(*self._make, fold=self._fold)
+        return self._live[k]
+
+    def _finish(self, k: int) -> None:
+        s = self.segments
+        acc = self._live.pop(k, None) or ClipAccumulator(*self._make, fold=self._fold)
+        self._done[k] = _segment(acc, s.unit, s.index[k], s.start_s[k], s.end_s[k])
+
+    def _retire(self) -> None:
+        """Compute the segments both streams have left behind."""
+        passed = min(self._samples_end, self._frames_end)
+        for k in sorted(self._live):
+            if self.segments.bounds[k + 1] <= passed:
+                self._finish(k)
 
     def _runs(self, positions: np.ndarray) -> list[tuple[int, int, int]]:
         """(segment, lo, hi): consecutive items [lo, hi) of sorted sample ``positions``
         that fall in one segment."""
         seg = np.searchsorted(self.segments.bounds, positions, side="right") - 1
-        seg = np.clip(seg, 0, len(self.accs) - 1)
+        seg = np.clip(seg, 0, len(self.segments.index) - 1)
         cuts = np.flatnonzero(np.diff(seg)) + 1
         edges = [0, *cuts.tolist(), positions.size]
         return [(int(seg[a]), a, b) for a, b in itertools.pairwise(edges)]
@@ -163,30 +192,36 @@ class TimelineAccumulator:
             return
         b = self.segments.bounds
         lo = max(int(np.searchsorted(b, span.start, side="right")) - 1, 0)
-        hi = min(int(np.searchsorted(b, span.start + n, side="left")), len(self.accs))
+        hi = min(int(np.searchsorted(b, span.start + n, side="left")), len(self.segments.index))
         for k in range(lo, hi):
             a, z = max(b[k], span.start) - span.start, min(b[k + 1], span.start + n) - span.start
             if z > a:
                 parts = (x[:, a:z] for x in (span.output, span.input, span.target))
-                self.accs[k].update_samples(*parts)
+                self._acc(k).update_samples(*parts)
+        self._samples_end = max(self._samples_end, span.start + n)
+        self._retire()
 
     def add_frames(self, block: FrameBlock) -> None:
         """Frames ``[start, stop)`` to the segments holding their centres (``i · hop``)."""
         centres = np.arange(block.start, block.stop, dtype=np.int64) * self.hop
         for k, a, b in self._runs(centres):
-            acc = self.accs[k]
+            acc = self._acc(k)
             acc.update_frames(block.power_out[a:b], block.power_in[a:b], block.power_tg[a:b],
                               block.band_out[a:b], block.band_in[a:b], block.band_tg[a:b])  # fmt: skip
             acc.update_masks(block.input_mask[a:b], block.target_mask[a:b],
                              block.band_in[a:b], block.band_tg[a:b])  # fmt: skip
+        self._frames_end = max(self._frames_end, block.stop * self.hop)
+        self._retire()
 
     def compute(self) -> Timeline:
+        """Every segment's measures (a segment nothing reached has its measures undefined)."""
+        for k in range(len(self.segments.index)):
+            if k not in self._done:
+                self._finish(k)
         s = self.segments
-        segments = [
-            _segment(acc, s.unit, i, a, z)
-            for acc, i, a, z in zip(self.accs, s.index, s.start_s, s.end_s, strict=True)
-        ]
-        return Timeline(unit=s.unit, bpm=s.bpm, segments=segments)
+        return Timeline(
+            unit=s.unit, bpm=s.bpm, segments=[self._done[k] for k in range(len(s.index))]
+        )
 
 
 def _segment(acc: ClipAccumulator, unit: str, index: int, start_s: float, end_s: float) -> Segment:

@@ -17,13 +17,14 @@ from plugin_host import render
 from plugin_host.bundled import DEFAULT_ONNX
 from plugin_host.measures import ClipAccumulator, measure_clip
 from plugin_host.musical.grid import BarGrid
-from plugin_host.pipeline import process
+from plugin_host.pipeline import StreamingAgent, process
 from plugin_host.report_text import summary_line
 from plugin_host.runtime import LoadedModel, load_model
 from plugin_host.timeline import (
     HARMONY_WEAK_BELOW,
     RHYTHM_WEAK_BELOW,
     Segments,
+    TimelineAccumulator,
     weak_ranges,
     weak_text,
 )
@@ -236,3 +237,25 @@ def test_plot_draws_the_timeline(model, clips, tmp_path: Path):
 
 def _rgb(hex_colour: str) -> tuple[float, float, float]:
     return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def test_finished_segments_are_computed_as_the_stream_passes(model):
+    """Flat memory: only the segments the stream is in hold an accumulator (a 20 s clip per
+    second, fed in small chunks), and every segment is still reported."""
+    n = 20 * SR
+    x_in, x_tg = click_track(20.0, SR), chord(20.0, SR)
+    dsp = model.dsp
+    timeline = TimelineAccumulator(Segments.of(n, SR, None), SR, dsp.n_fft, dsp.hop,
+                                   np.diff(dsp.edges))  # fmt: skip
+    agent = StreamingAgent(model, x_in.shape[0], n, 0.5, 37, timeline.add_frames)
+    most = 0
+    for s in range(0, n, 1 << 14):
+        agent.feed(x_in[:, s : s + (1 << 14)], x_tg[:, s : s + (1 << 14)])
+        for span in agent.pull():
+            timeline.add_samples(span)
+            most = max(most, timeline.live_segments)
+    assert agent.done
+    assert 1 <= most <= 3  # the segment being filled, and one or two the frames run ahead in
+    segments = timeline.compute()["segments"]
+    assert [s["index"] for s in segments] == list(range(20))
+    assert all(s["output_input_corr"] is not None for s in segments)

@@ -71,10 +71,17 @@ class ClipAccumulator:
     samples, ``update_frames`` with each chunk of STFT frames, ``update_masks`` with the
     agent's masks over the same frames (optional); ``compute`` at the end."""
 
-    def __init__(self, sample_rate: int, n_fft: int, band_sizes: np.ndarray) -> None:
+    def __init__(
+        self,
+        sample_rate: int,
+        n_fft: int,
+        band_sizes: np.ndarray,
+        fold: ChromaFold | None = None,
+    ) -> None:
+        """``fold``: a chroma fold for this rate and ``n_fft`` to share (built when None)."""
         self.moments = WaveformMoments()
         self.onsets = [BandOnsetEnvelope() for _ in range(3)]  # output, input, target
-        self.fold = ChromaFold(n_fft // 2 + 1, sample_rate, n_fft)
+        self.fold = fold or ChromaFold(n_fft // 2 + 1, sample_rate, n_fft)
         self.chroma = [ChromaCosine(), ChromaCosine()]  # output vs input, vs target
         self.masks = MaskStats(band_sizes)
 

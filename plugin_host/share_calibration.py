@@ -1,0 +1,102 @@
+"""Share calibration: the INPUT's share of the masked energy follows the balance knob.
+
+A trained core reads its knob imperfectly: at knob 0.5 the bundled model gives the INPUT
+0.52-0.82 of the masked energy, depending on the music (docs/model-card.md). With
+calibration on, the host corrects the two masks after the core, so that the share of the
+masked energy, E_in / (E_in + E_tg) with E = Σ|M·X|² (the report's ``masked_share_input``),
+follows the knob b over time:
+
+- per frame, the masked energies e_in(t) = Σ_k M_in² · P_in · size_k and e_tg(t) (band
+  powers P, bins per band size_k) are smoothed by a causal exponential average of time
+  constant ``time_constant_s`` (carried from chunk to chunk, so a chunked render is exact);
+- the relative power gain g(t) = (1 − b) · ē_in / (b · ē_tg) that would make the smoothed
+  share b is limited to ± ``max_gain_db``;
+- it is split evenly: M_tg · g^(1/4), M_in · g^(−1/4), which keeps the geometric mean of the
+  two levels (a corrected mask may exceed 1 by up to ``max_gain_db`` / 2 dB).
+
+The core's own choices inside each mask (which bands, which frames) are untouched: only the
+balance between the two masks moves, slowly. Calibration is a host step after the model, not
+part of the ONNX file.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import lfilter
+
+_EPS = 1e-20  # added to smoothed energies (|X|² of float32 audio): silence gives g = (1-b)/b
+_B_LIMIT = 1e-3  # the knob is read in [_B_LIMIT, 1 - _B_LIMIT] (0 and 1 hit the gain limit)
+
+
+@dataclass(frozen=True)
+class ShareCalibrationConfig:
+    """``time_constant_s``: smoothing of the masked energies (s); ``max_gain_db``: limit of
+    the relative gain between the masks (dB of power)."""
+
+    time_constant_s: float = 0.5
+    max_gain_db: float = 12.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.time_constant_s) and self.time_constant_s > 0):
+            raise ValueError(f"time_constant_s must be > 0, got {self.time_constant_s}")
+        if not (math.isfinite(self.max_gain_db) and self.max_gain_db >= 0):
+            raise ValueError(f"max_gain_db must be >= 0, got {self.max_gain_db}")
+
+
+class ShareCalibrator:
+    """Corrects masks chunk by chunk, in frame order (``apply``); holds the smoothing state.
+
+    band_sizes: int [K] STFT bins per band; frame_rate: frames per second (sample rate / hop).
+    """
+
+    def __init__(
+        self,
+        band_sizes: np.ndarray,
+        frame_rate: float,
+        cfg: ShareCalibrationConfig | None = None,
+    ) -> None:
+        self.cfg = cfg or ShareCalibrationConfig()
+        self.sizes = np.asarray(band_sizes, np.float64)
+        self.alpha = math.exp(-1.0 / (self.cfg.time_constant_s * frame_rate))
+        self._state: np.ndarray | None = None  # smoothed (e_in, e_tg) after the last frame
+        self._log_limit = self.cfg.max_gain_db / 10.0 * math.log(10.0)
+
+    def _smooth(self, energy: np.ndarray) -> np.ndarray:
+        """energy [2, n] -> its exponential average [2, n], continuing the previous chunk's."""
+        a = self.alpha
+        if self._state is None:  # start from the first frame's own energy
+            self._state = energy[:, 0].copy()
+        zi = (a * self._state)[:, None]
+        out, _ = lfilter([1.0 - a], [1.0, -a], energy, axis=1, zi=zi)
+        self._state = out[:, -1].copy()
+        return out
+
+    def apply(
+        self,
+        input_mask: np.ndarray,
+        target_mask: np.ndarray,
+        input_band_power: np.ndarray,
+        target_band_power: np.ndarray,
+        balance: np.ndarray | float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Masks and band powers float [n, K] (frame-major, the next n frames), balance float
+        or [n] -> corrected (input_mask, target_mask) float32 [n, K] (new arrays)."""
+        m_in = np.asarray(input_mask, np.float64)
+        m_tg = np.asarray(target_mask, np.float64)
+        n = m_in.shape[0]
+        assert m_tg.shape == m_in.shape and m_in.shape[-1] == self.sizes.size, (
+            f"masks must be [n, {self.sizes.size}], got {m_in.shape} and {m_tg.shape}"
+        )
+        if n == 0:
+            return m_in.astype(np.float32), m_tg.astype(np.float32)
+        energy = np.stack([(m_in**2 * input_band_power) @ self.sizes,
+                           (m_tg**2 * target_band_power) @ self.sizes])  # fmt: skip
+        smooth = self._smooth(energy) + _EPS
+        b = np.clip(np.broadcast_to(np.asarray(balance, np.float64), (n,)), _B_LIMIT, 1 - _B_LIMIT)
+        log_g = np.log1p(-b) - np.log(b) + np.log(smooth[0]) - np.log(smooth[1])
+        log_g = np.clip(log_g, -self._log_limit, self._log_limit)
+        quarter = np.exp(0.25 * log_g)[:, None]  # g^(1/4) per frame
+        return (m_in / quarter).astype(np.float32), (m_tg * quarter).astype(np.float32)

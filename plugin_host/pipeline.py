@@ -10,9 +10,12 @@ STFT is a running overlap-add, so every chunk is computed with enough context th
 frames equal the whole render's, and the Hann windows of the overlap-add crossfade one chunk
 into the next. The result matches ``process`` to float32 rounding (tests/test_host_render.py
 states the tolerance). Every DSP step is one of ``HostDSP``'s frame-major chunk methods
-(``stft_frames``, ``band_power_frames``, ``mix_frames``, ``synthesize``, ``overlap_add``,
-``window_envelope``); arrays inside the stream are frame-major ``[C, N, F]`` (what the FFT
-produces) to avoid transposing copies.
+(``stft_frames``, ``channel_power``, ``band_mean``, ``mix_frames``, ``synthesize``,
+``overlap_add``, ``window_envelope``); arrays inside the stream are frame-major ``[C, N, F]``
+(what the FFT produces) to avoid transposing copies. The frames a chunk shares with the
+next (its right context and the next one's left context) are kept, not recomputed
+(:class:`plugin_host.frame_store.FrameStore`), and every per-chunk array lives in buffers
+allocated once.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from plugin_host.frame_store import FrameStore
 from plugin_host.runtime import LoadedModel, ModelMetadata
 
 # Frames per chunk of the streamed render (512 frames = 5.9 s at hop 512 / 44.1 kHz), at
@@ -87,6 +91,8 @@ class FrameBlock:
     channels;
     band_in, band_tg, band_out: float32 [n, K], mean |X|² per band (over its bins and the
     channels: the core's features before the log); input_mask, target_mask: float32 [n, K].
+    The arrays may be views of the agent's buffers: valid during the ``on_frames`` call
+    only (reduce or copy them there).
     """
 
     start: int
@@ -201,6 +207,11 @@ class StreamingAgent:
         self._next = 0  # first frame not yet rendered
         self._tail = np.zeros((channels, self.n_fft - self.hop), np.float32)
         self._emitted = 0  # output samples finished so far
+        cap = min(self.n_frames, self.chunk_frames + 2 * self.context)  # frames per step
+        own = min(self.n_frames, self.chunk_frames)  # a chunk's own frames
+        self._frames = FrameStore(dsp, channels, cap)
+        self._seg = np.empty((channels, own, self.n_fft), np.float32)  # inverse FFTs
+        self._slots = np.empty((channels, own - 1 + dsp.ratio, self.hop), np.float32)
 
     @property
     def done(self) -> bool:
@@ -226,32 +237,32 @@ class StreamingAgent:
             out.append(self._step(a, b))
         return out
 
+    def _read(self, out: np.ndarray, s0: int) -> None:
+        """Both sources' samples ``[s0, s0 + L)`` into ``out`` [2, C, L] (zeros outside)."""
+        self._in.read_into(out[0], s0)
+        self._tg.read_into(out[1], s0)
+
     def _step(self, a: int, b: int) -> Emitted:
-        dsp, c = self.model.dsp, self.channels
+        dsp, c, fs = self.model.dsp, self.channels, self._frames
         c0 = max(0, a - self.context)
         c1 = min(self.n_frames, b + self.context)
-        nf, s0 = c1 - c0, c0 * self.hop - self.pad
-        # samples of frames c0..c1-1 (frame i spans [i*hop - pad, i*hop + pad)), both clips
-        x = np.empty((2, c, (nf - 1) * self.hop + self.n_fft), np.float32)
-        self._in.read_into(x[0], s0)
-        self._tg.read_into(x[1], s0)
-        spec = dsp.stft_frames(x)  # [2, C, nf, F]
-        power = dsp.channel_power(spec)  # [2, nf, F], summed over channels
-        band = dsp.band_mean(power, c)  # [2, nf, K]
-        feat = dsp.log_features(band).transpose(0, 2, 1)  # [2, K, nf]
+        fs.advance(c0, c1, self._read)  # frames c0..c1-1 of both sources
+        feat = dsp.log_features(fs.band[:, : c1 - c0]).transpose(0, 2, 1)  # [2, K, nf]
         m_in, m_tg = self.model.core(feat[0:1], feat[1:2], self.balance)
         i0, i1 = a - c0, b - c0  # the chunk's own frames inside the context
         mask_in = np.ascontiguousarray(m_in[0, :, i0:i1].T)  # [n, K]
         mask_tg = np.ascontiguousarray(m_tg[0, :, i0:i1].T)
+        # the own frames' spectra are not needed after this (later chunks keep only their
+        # band powers): masked in place, the input's slice then holds the output [C, n, F]
         spec_out = dsp.mix_frames(
-            spec[0, :, i0:i1], spec[1, :, i0:i1], mask_in, mask_tg, overwrite=True
+            fs.spec[0, :, i0:i1], fs.spec[1, :, i0:i1], mask_in, mask_tg, overwrite=True
         )
         if self.on_frames is not None:
-            p_out = dsp.channel_power(spec_out)  # [n, F]
+            p_out = dsp.channel_power(spec_out, scratch=fs.scratch[0, :, : b - a])  # [n, F]
             self.on_frames(
                 FrameBlock(
-                    a, b, power[0, i0:i1], power[1, i0:i1], p_out,
-                    band[0, i0:i1], band[1, i0:i1], dsp.band_mean(p_out, c),
+                    a, b, fs.power[0, i0:i1], fs.power[1, i0:i1], p_out,
+                    fs.band[0, i0:i1], fs.band[1, i0:i1], dsp.band_mean(p_out, c),
                     mask_in, mask_tg,
                 )
             )  # fmt: skip
@@ -262,7 +273,8 @@ class StreamingAgent:
         later frame touches (all remaining ones after the last frame)."""
         dsp, c, n, hop = self.model.dsp, self.channels, b - a, self.hop
         # acc starts at sample a*hop - pad; spec_out is not needed after the inverse FFT
-        acc = dsp.overlap_add(dsp.synthesize(spec_out, overwrite=True), self._tail)
+        seg = dsp.synthesize(spec_out, overwrite=True, out=self._seg[:, :n])
+        acc = dsp.overlap_add(seg, self._tail, out=self._slots)
         last = b == self.n_frames
         keep = acc.shape[1] if last else n * hop
         self._tail = acc[:, keep:].copy()

@@ -9,8 +9,10 @@ frame is read, windowed and transformed once. A frame's values depend only on it
 ``n_fft`` samples, so keeping them gives what recomputing would (the same FFT of the same
 samples).
 
-Every array is allocated once, at the largest chunk: the sample window, the windowed frames,
-the squared spectra and the stores themselves (no page faults of fresh arrays per chunk).
+Every array is allocated once, at the largest chunk: the sample window and the stores
+themselves; the windowed frames and the per-channel powers are made in batches of
+``FFT_BATCH`` frames into small buffers, which stay in cache between the window product,
+the FFT and the power (the batch's spectra go straight into the store).
 """
 
 from __future__ import annotations
@@ -21,14 +23,18 @@ import numpy as np
 
 from plugin_host.dsp import HostDSP
 
+# Frames per batch of window + FFT + power: 2 MB of windowed stereo pairs at n_fft 2048
+# (measured, one 544-frame chunk: 64 -> 8.8-9.2 ms, the whole chunk at once 10.2-11.0 ms).
+FFT_BATCH = 64
+
 
 class FrameStore:
     """Frames ``[start, stop)`` of (input, target): ``spec`` complex64 [2, C, cap, F],
     ``power`` float32 [2, cap, F] (|X|² per bin summed over the channels: the report's) and
     ``band`` float32 [2, cap, K] (mean |X|² per band over its bins and the channels: the
     core's features before the log); frame ``start + i`` at index ``i``. ``cap``: the most
-    frames one chunk holds (``capacity``); ``scratch``: float32 [2, C, cap, F], free
-    between calls."""
+    frames one chunk holds (``capacity``); ``scratch``: float32 [2, C, b, F] (b =
+    ``FFT_BATCH`` frames or fewer), free between calls."""
 
     def __init__(self, dsp: HostDSP, channels: int, capacity: int) -> None:
         n_freq, hop, n_fft = dsp.n_fft // 2 + 1, dsp.hop, dsp.n_fft
@@ -37,8 +43,9 @@ class FrameStore:
         self.band = np.empty((2, capacity, dsp.n_bands), np.float32)
         self.power = np.empty((2, capacity, n_freq), np.float32)
         self.samples = np.empty((2, channels, (capacity - 1) * hop + n_fft), np.float32)
-        self.windowed = np.empty((2, channels, capacity, n_fft), np.float32)
-        self.scratch = np.empty((2, channels, capacity, n_freq), np.float32)
+        batch = min(capacity, FFT_BATCH)
+        self.windowed = np.empty((2, channels, batch, n_fft), np.float32)
+        self.scratch = np.empty((2, channels, batch, n_freq), np.float32)
         self.start = self.stop = 0
 
     def advance(self, c0: int, c1: int, read: Callable[[np.ndarray, int], None]) -> None:
@@ -62,10 +69,14 @@ class FrameStore:
 
     def _compute(self, n0: int, k: int, m: int, read: Callable[[np.ndarray, int], None]) -> None:
         """Frames ``[n0, n0 + m)`` into store indices ``[k, k + m)``."""
-        dsp = self.dsp
-        x = self.samples[..., : (m - 1) * dsp.hop + dsp.n_fft]
-        read(x, n0 * dsp.hop - dsp.pad)
-        spec = self.spec[:, :, k : k + m]
-        dsp.stft_frames(x, out=spec, windowed=self.windowed[:, :, :m])
-        power = dsp.channel_power(spec, self.power[:, k : k + m], self.scratch[:, :, :m])
-        dsp.band_mean(power, self.channels, out=self.band[:, k : k + m])
+        dsp, hop = self.dsp, self.dsp.hop
+        x = self.samples[..., : (m - 1) * hop + dsp.n_fft]
+        read(x, n0 * hop - dsp.pad)
+        for i in range(0, m, self.windowed.shape[2]):
+            j = min(m, i + self.windowed.shape[2])
+            spec = self.spec[:, :, k + i : k + j]
+            x_ij = x[..., i * hop : (j - 1) * hop + dsp.n_fft]
+            dsp.stft_frames(x_ij, out=spec, windowed=self.windowed[:, :, : j - i])
+            power = self.power[:, k + i : k + j]
+            dsp.channel_power(spec, power, self.scratch[:, :, : j - i])
+            dsp.band_mean(power, self.channels, out=self.band[:, k + i : k + j])

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plugin_host.frame_store import FrameStore
+from plugin_host.frame_store import FFT_BATCH, FrameStore
 from plugin_host.runtime import LoadedModel, ModelMetadata
 
 # Frames per chunk of the streamed render (512 frames = 5.9 s at hop 512 / 44.1 kHz), at
@@ -210,7 +210,7 @@ class StreamingAgent:
         cap = min(self.n_frames, self.chunk_frames + 2 * self.context)  # frames per step
         own = min(self.n_frames, self.chunk_frames)  # a chunk's own frames
         self._frames = FrameStore(dsp, channels, cap)
-        self._seg = np.empty((channels, own, self.n_fft), np.float32)  # inverse FFTs
+        self._seg = np.empty((channels, min(own, FFT_BATCH), self.n_fft), np.float32)
         self._slots = np.empty((channels, own - 1 + dsp.ratio, self.hop), np.float32)
 
     @property
@@ -258,7 +258,7 @@ class StreamingAgent:
             fs.spec[0, :, i0:i1], fs.spec[1, :, i0:i1], mask_in, mask_tg, overwrite=True
         )
         if self.on_frames is not None:
-            p_out = dsp.channel_power(spec_out, scratch=fs.scratch[0, :, : b - a])  # [n, F]
+            p_out = dsp.channel_power(spec_out)  # [n, F]
             self.on_frames(
                 FrameBlock(
                     a, b, fs.power[0, i0:i1], fs.power[1, i0:i1], p_out,
@@ -272,9 +272,18 @@ class StreamingAgent:
         """Inverse STFT of frames [a, b) into the running overlap-add; returns the samples no
         later frame touches (all remaining ones after the last frame)."""
         dsp, c, n, hop = self.model.dsp, self.channels, b - a, self.hop
-        # acc starts at sample a*hop - pad; spec_out is not needed after the inverse FFT
-        seg = dsp.synthesize(spec_out, overwrite=True, out=self._seg[:, :n])
-        acc = dsp.overlap_add(seg, self._tail, out=self._slots)
+        r = dsp.ratio
+        # acc starts at sample a*hop - pad; spec_out is not needed after the inverse FFT.
+        # In batches of frames (their inverse FFTs stay in cache), each added after the
+        # partial sums the previous batch left in the slots it shares with this one.
+        tail = self._tail
+        for i in range(0, n, self._seg.shape[1]):
+            j = min(n, i + self._seg.shape[1])
+            seg = dsp.synthesize(spec_out[:, i:j], overwrite=True, out=self._seg[:, : j - i])
+            if i:
+                tail = self._slots[:, i : i + r - 1].copy()
+            dsp.overlap_add(seg, tail, out=self._slots[:, i:])
+        acc = self._slots[:, : n - 1 + r].reshape(c, -1)
         last = b == self.n_frames
         keep = acc.shape[1] if last else n * hop
         self._tail = acc[:, keep:].copy()

@@ -14,7 +14,7 @@ import scipy.fft
 
 import plugin_host.dsp as dsp_module
 from plugin_host.dsp import HostDSP, irfft_into, rfft_into
-from plugin_host.frame_store import FrameStore
+from plugin_host.frame_store import FFT_BATCH, FrameStore
 from plugin_host.pipeline import (
     FrameBlock,
     StreamingAgent,
@@ -61,13 +61,15 @@ def test_fft_into_equals_scipy_fft(monkeypatch: pytest.MonkeyPatch, fallback: bo
     np.testing.assert_array_equal(seg[:, 1:8], scipy.fft.irfft(want[0], n=64, axis=-1))
 
 
-@pytest.mark.parametrize(("chunk", "context"), [(1, 3), (3, 3), (6, 3), (7, 3), (50, 2)])
+@pytest.mark.parametrize(
+    ("chunk", "context"), [(1, 3), (3, 3), (6, 3), (7, 3), (50, 2), (FFT_BATCH + 9, 4), (150, 3)]
+)
 def test_frame_store_holds_each_frame_as_computed_whole(chunk: int, context: int) -> None:
     """Walking the frames as the streamed agent does (chunk ± context), the store holds
-    the spectra, per-bin and band powers of every frame of the window, each computed once,
-    equal to the whole clip's."""
+    the spectra, per-bin and band powers of every frame of the window, each computed once
+    (in batches of FFT_BATCH frames), equal to the whole clip's."""
     dsp = HostDSP(64, 16, [0, 3, 10, 33])
-    x = np.random.default_rng(2).standard_normal((2, 2, 700)).astype(np.float32)
+    x = np.random.default_rng(2).standard_normal((2, 2, 4000)).astype(np.float32)
     whole = dsp.stft_frames(_padded(dsp, x))  # [2, C, N, F]
     power = dsp.channel_power(whole)  # [2, N, F]
     band = dsp.band_mean(power, 2)

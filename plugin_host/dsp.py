@@ -38,7 +38,7 @@ ENVELOPE_FLOOR = 1e-11  # samples whose Σ window² is below this are not divide
 _NORM_BACKWARD = 2  # pocketfft's inorm for scipy's default "backward" inverse (1/n)
 
 
-def _threads(workers: int) -> int:
+def fft_threads(workers: int) -> int:
     """``scipy.fft``'s ``workers`` as a thread count: negative values count back from
     ``os.cpu_count()`` (-1: all of them)."""
     return workers if workers > 0 else max(1, (os.cpu_count() or 1) + 1 + workers)
@@ -50,7 +50,7 @@ def rfft_into(x: np.ndarray, out: np.ndarray, workers: int) -> np.ndarray:
     if _pocketfft is None:
         out[...] = scipy.fft.rfft(x, axis=-1, workers=workers)
         return out
-    return _pocketfft.r2c(x, (x.ndim - 1,), True, 0, out, _threads(workers))
+    return _pocketfft.r2c(x, (x.ndim - 1,), True, 0, out, fft_threads(workers))
 
 
 def irfft_into(spec: np.ndarray, n: int, out: np.ndarray, workers: int) -> np.ndarray:
@@ -60,7 +60,7 @@ def irfft_into(spec: np.ndarray, n: int, out: np.ndarray, workers: int) -> np.nd
         out[...] = scipy.fft.irfft(spec, n=n, axis=-1, workers=workers, overwrite_x=True)
         return out
     axis = (spec.ndim - 1,)
-    return _pocketfft.c2r(spec, axis, n, False, _NORM_BACKWARD, out, _threads(workers))
+    return _pocketfft.c2r(spec, axis, n, False, _NORM_BACKWARD, out, fft_threads(workers))
 
 
 class HostDSP:
@@ -99,6 +99,7 @@ class HostDSP:
         x: np.ndarray,
         out: np.ndarray | None = None,
         windowed: np.ndarray | None = None,
+        workers: int | None = None,
     ) -> np.ndarray:
         """Spectra of consecutive frames: x float32 [..., (n - 1)·hop + n_fft] (the samples
         of n frames, frame i starting at i·hop) -> complex64 [..., n, F].
@@ -106,16 +107,17 @@ class HostDSP:
         One pass writes the windowed frames (float32: the strided view of ``x`` times the
         window) into ``windowed`` (float32 [..., n, n_fft], scratch; allocated when None),
         which the FFT transforms into ``out`` (complex64 [..., n, F], any strides; allocated
-        when None)."""
+        when None) on ``workers`` threads (None: ``self.workers``)."""
         x = np.asarray(x, np.float32)
         frames = np.lib.stride_tricks.sliding_window_view(x, self.n_fft, axis=-1)[
             ..., :: self.hop, :
         ]  # [..., n, n_fft], a view
         windowed = np.multiply(frames, self.window, out=windowed)
+        workers = self.workers if workers is None else workers
         if out is None:
-            spec = scipy.fft.rfft(windowed, axis=-1, workers=self.workers, overwrite_x=True)
+            spec = scipy.fft.rfft(windowed, axis=-1, workers=workers, overwrite_x=True)
             return spec.astype(np.complex64, copy=False)
-        return rfft_into(windowed, out, self.workers)
+        return rfft_into(windowed, out, workers)
 
     @staticmethod
     def power(spec: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -187,18 +189,23 @@ class HostDSP:
         return spec_in
 
     def synthesize(
-        self, spec: np.ndarray, overwrite: bool = False, out: np.ndarray | None = None
+        self,
+        spec: np.ndarray,
+        overwrite: bool = False,
+        out: np.ndarray | None = None,
+        workers: int | None = None,
     ) -> np.ndarray:
         """Inverse FFT of frames times the window: complex64 [..., n, F] -> float32
-        [..., n, n_fft], ready for :meth:`overlap_add` (into ``out`` when given).
-        ``overwrite=True`` lets the FFT use ``spec`` as scratch (the streaming renderer no
-        longer needs it)."""
+        [..., n, n_fft], ready for :meth:`overlap_add` (into ``out`` when given), on
+        ``workers`` threads (None: ``self.workers``). ``overwrite=True`` lets the FFT use
+        ``spec`` as scratch (the streaming renderer no longer needs it)."""
+        workers = self.workers if workers is None else workers
         if out is None:
             seg = scipy.fft.irfft(
-                spec, n=self.n_fft, axis=-1, workers=self.workers, overwrite_x=overwrite
+                spec, n=self.n_fft, axis=-1, workers=workers, overwrite_x=overwrite
             ).astype(np.float32, copy=False)
         else:
-            seg = irfft_into(spec if overwrite else spec.copy(), self.n_fft, out, self.workers)
+            seg = irfft_into(spec if overwrite else spec.copy(), self.n_fft, out, workers)
         seg *= self.window
         return seg
 

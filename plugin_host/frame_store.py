@@ -13,19 +13,61 @@ Every array is allocated once, at the largest chunk: the sample window and the s
 themselves; the windowed frames and the per-channel powers are made in batches of
 ``FFT_BATCH`` frames into small buffers, which stay in cache between the window product,
 the FFT and the power (the batch's spectra go straight into the store).
+
+The batches are independent: :class:`Lanes` spreads them over threads (numpy's loops and
+pocketfft release the GIL), each FFT then on one thread; the streamed agent does the same
+with its output channels. With one lane everything runs on the calling thread and the FFTs
+use ``HostDSP.workers`` threads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from plugin_host.dsp import HostDSP
+from plugin_host.dsp import HostDSP, fft_threads
 
 # Frames per batch of window + FFT + power: 2 MB of windowed stereo pairs at n_fft 2048
 # (measured, one 544-frame chunk: 64 -> 8.8-9.2 ms, the whole chunk at once 10.2-11.0 ms).
 FFT_BATCH = 64
+MAX_LANES = 4  # threads for a chunk's independent batches (a chunk has ~9 of them)
+
+
+class Lanes:
+    """Up to ``n`` threads for independent work: :meth:`run` calls ``fn(i)`` for ``i`` in
+    ``range(count)``, ``fn(0)`` on the calling thread and the others on a pool of ``n - 1``
+    threads (made once, ended when this object is collected), and returns when all are
+    done, raising the first error. ``n = 1``: a plain loop, no thread."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(1, n)
+        self._pool = ThreadPoolExecutor(self.n - 1, "agent-lane") if self.n > 1 else None
+
+    def run(self, fn: Callable[[int], None], count: int) -> None:
+        if self._pool is None or count < 2:
+            for i in range(count):
+                fn(i)
+            return
+        futures: list[Future[None]] = [self._pool.submit(fn, i) for i in range(1, count)]
+        try:
+            fn(0)
+        finally:  # the others write into shared buffers: wait for them even on an error
+            errors = [f.exception() for f in futures]
+        for exc in errors:
+            if exc is not None:
+                raise exc
+
+    def fft_workers(self, dsp: HostDSP, count: int) -> int:
+        """FFT threads inside each of ``count`` parallel calls: 1 when they run on lanes,
+        else the DSP's own."""
+        return 1 if self._pool is not None and count > 1 else dsp.workers
+
+
+def lanes_for(dsp: HostDSP) -> Lanes:
+    """Lanes for a chunk's batches: as many as the DSP's FFT threads, at most MAX_LANES."""
+    return Lanes(min(MAX_LANES, fft_threads(dsp.workers)))
 
 
 class FrameStore:
@@ -34,9 +76,9 @@ class FrameStore:
     ``band`` float32 [2, cap, K] (mean |X|² per band over its bins and the channels: the
     core's features before the log); frame ``start + i`` at index ``i``. ``cap``: the most
     frames one chunk holds (``capacity``); ``scratch``: float32 [2, C, b, F] (b =
-    ``FFT_BATCH`` frames or fewer), free between calls."""
+    ``FFT_BATCH`` frames or fewer) per lane, free between calls."""
 
-    def __init__(self, dsp: HostDSP, channels: int, capacity: int) -> None:
+    def __init__(self, dsp: HostDSP, channels: int, capacity: int, lanes: Lanes) -> None:
         n_freq, hop, n_fft = dsp.n_fft // 2 + 1, dsp.hop, dsp.n_fft
         self.dsp, self.channels, self.capacity = dsp, channels, capacity
         self.spec = np.empty((2, channels, capacity, n_freq), np.complex64)
@@ -44,8 +86,9 @@ class FrameStore:
         self.power = np.empty((2, capacity, n_freq), np.float32)
         self.samples = np.empty((2, channels, (capacity - 1) * hop + n_fft), np.float32)
         batch = min(capacity, FFT_BATCH)
-        self.windowed = np.empty((2, channels, batch, n_fft), np.float32)
-        self.scratch = np.empty((2, channels, batch, n_freq), np.float32)
+        self.lanes = lanes
+        self.windowed = np.empty((lanes.n, 2, channels, batch, n_fft), np.float32)
+        self.scratch = np.empty((lanes.n, 2, channels, batch, n_freq), np.float32)
         self.start = self.stop = 0
 
     def advance(self, c0: int, c1: int, read: Callable[[np.ndarray, int], None]) -> None:
@@ -72,11 +115,19 @@ class FrameStore:
         dsp, hop = self.dsp, self.dsp.hop
         x = self.samples[..., : (m - 1) * hop + dsp.n_fft]
         read(x, n0 * hop - dsp.pad)
-        for i in range(0, m, self.windowed.shape[2]):
-            j = min(m, i + self.windowed.shape[2])
-            spec = self.spec[:, :, k + i : k + j]
-            x_ij = x[..., i * hop : (j - 1) * hop + dsp.n_fft]
-            dsp.stft_frames(x_ij, out=spec, windowed=self.windowed[:, :, : j - i])
-            power = self.power[:, k + i : k + j]
-            dsp.channel_power(spec, power, self.scratch[:, :, : j - i])
-            dsp.band_mean(power, self.channels, out=self.band[:, k + i : k + j])
+        starts = range(0, m, self.windowed.shape[3])
+        count = min(self.lanes.n, len(starts))
+        workers = self.lanes.fft_workers(dsp, count)
+
+        def lane(li: int) -> None:  # batches li, li + count, ... with lane li's buffers
+            for i in starts[li::count]:
+                j = min(m, i + self.windowed.shape[3])
+                spec = self.spec[:, :, k + i : k + j]
+                x_ij = x[..., i * hop : (j - 1) * hop + dsp.n_fft]
+                windowed = self.windowed[li, :, :, : j - i]
+                dsp.stft_frames(x_ij, out=spec, windowed=windowed, workers=workers)
+                power = self.power[:, k + i : k + j]
+                dsp.channel_power(spec, power, self.scratch[li, :, :, : j - i])
+                dsp.band_mean(power, self.channels, out=self.band[:, k + i : k + j])
+
+        self.lanes.run(lane, count)

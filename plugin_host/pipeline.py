@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plugin_host.frame_store import FFT_BATCH, FrameStore
+from plugin_host.frame_store import FFT_BATCH, FrameStore, lanes_for
 from plugin_host.runtime import LoadedModel, ModelMetadata
 
 # Frames per chunk of the streamed render (512 frames = 5.9 s at hop 512 / 44.1 kHz), at
@@ -209,7 +209,8 @@ class StreamingAgent:
         self._emitted = 0  # output samples finished so far
         cap = min(self.n_frames, self.chunk_frames + 2 * self.context)  # frames per step
         own = min(self.n_frames, self.chunk_frames)  # a chunk's own frames
-        self._frames = FrameStore(dsp, channels, cap)
+        self._lanes = lanes_for(dsp)  # threads for independent batches and channels
+        self._frames = FrameStore(dsp, channels, cap, self._lanes)
         self._seg = np.empty((channels, min(own, FFT_BATCH), self.n_fft), np.float32)
         self._slots = np.empty((channels, own - 1 + dsp.ratio, self.hop), np.float32)
 
@@ -253,37 +254,55 @@ class StreamingAgent:
         mask_in = np.ascontiguousarray(m_in[0, :, i0:i1].T)  # [n, K]
         mask_tg = np.ascontiguousarray(m_tg[0, :, i0:i1].T)
         # the own frames' spectra are not needed after this (later chunks keep only their
-        # band powers): masked in place, the input's slice then holds the output [C, n, F]
-        spec_out = dsp.mix_frames(
-            fs.spec[0, :, i0:i1], fs.spec[1, :, i0:i1], mask_in, mask_tg, overwrite=True
-        )
-        if self.on_frames is not None:
-            p_out = dsp.channel_power(spec_out)  # [n, F]
+        # band powers): masked in place, the input's slice then holds the output [C, n, F];
+        # each channel mixed and inverted on its own lane
+        n = b - a
+        p_out = np.empty((c, n, fs.power.shape[-1]), np.float32) if self.on_frames else None
+        workers = self._lanes.fft_workers(dsp, c)
+
+        def channel(ch: int) -> None:
+            spec_out = dsp.mix_frames(fs.spec[0, ch : ch + 1, i0:i1],
+                                      fs.spec[1, ch : ch + 1, i0:i1],
+                                      mask_in, mask_tg, overwrite=True)  # fmt: skip
+            if p_out is not None:
+                dsp.power(spec_out[0], out=p_out[ch])
+            self._synthesize(ch, spec_out[0], workers)
+
+        self._lanes.run(channel, c)
+        if self.on_frames is not None and p_out is not None:
+            power_out = p_out[0]  # Σ over channels, as the sources' powers
+            for ch in range(1, c):
+                power_out += p_out[ch]
             self.on_frames(
                 FrameBlock(
-                    a, b, fs.power[0, i0:i1], fs.power[1, i0:i1], p_out,
-                    fs.band[0, i0:i1], fs.band[1, i0:i1], dsp.band_mean(p_out, c),
+                    a, b, fs.power[0, i0:i1], fs.power[1, i0:i1], power_out,
+                    fs.band[0, i0:i1], fs.band[1, i0:i1], dsp.band_mean(power_out, c),
                     mask_in, mask_tg,
                 )
             )  # fmt: skip
-        return self._overlap_add(a, b, spec_out)
+        return self._emit(a, b)
 
-    def _overlap_add(self, a: int, b: int, spec_out: np.ndarray) -> Emitted:
-        """Inverse STFT of frames [a, b) into the running overlap-add; returns the samples no
-        later frame touches (all remaining ones after the last frame)."""
-        dsp, c, n, hop = self.model.dsp, self.channels, b - a, self.hop
-        r = dsp.ratio
-        # acc starts at sample a*hop - pad; spec_out is not needed after the inverse FFT.
-        # In batches of frames (their inverse FFTs stay in cache), each added after the
-        # partial sums the previous batch left in the slots it shares with this one.
-        tail = self._tail
-        for i in range(0, n, self._seg.shape[1]):
-            j = min(n, i + self._seg.shape[1])
-            seg = dsp.synthesize(spec_out[:, i:j], overwrite=True, out=self._seg[:, : j - i])
+    def _synthesize(self, ch: int, spec: np.ndarray, workers: int) -> None:
+        """Inverse STFT of channel ``ch``'s frames [a, b) (spec complex64 [n, F], used as
+        scratch) into its overlap-add slots, after the previous chunk's tail. In batches of
+        frames (their inverse FFTs stay in cache), each added after the partial sums the
+        previous batch left in the slots it shares with this one."""
+        dsp, r, batch = self.model.dsp, self.model.dsp.ratio, self._seg.shape[1]
+        slots, seg_buf = self._slots[ch], self._seg[ch]  # [m, hop], [batch, n_fft]
+        tail = self._tail[ch]
+        for i in range(0, spec.shape[0], batch):
+            j = min(spec.shape[0], i + batch)
+            seg = dsp.synthesize(spec[i:j], overwrite=True, out=seg_buf[: j - i], workers=workers)
             if i:
-                tail = self._slots[:, i : i + r - 1].copy()
-            dsp.overlap_add(seg, tail, out=self._slots[:, i:])
-        acc = self._slots[:, : n - 1 + r].reshape(c, -1)
+                tail = slots[i : i + r - 1].copy()
+            dsp.overlap_add(seg, tail, out=slots[i:])
+
+    def _emit(self, a: int, b: int) -> Emitted:
+        """The overlap-add of frames [a, b) (in the slots): returns the samples no later
+        frame touches (all remaining ones after the last frame)."""
+        c, n, hop = self.channels, b - a, self.hop
+        dsp = self.model.dsp
+        acc = self._slots[:, : n - 1 + dsp.ratio].reshape(c, -1)  # from sample a*hop - pad
         last = b == self.n_frames
         keep = acc.shape[1] if last else n * hop
         self._tail = acc[:, keep:].copy()

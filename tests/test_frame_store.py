@@ -14,7 +14,7 @@ import scipy.fft
 
 import plugin_host.dsp as dsp_module
 from plugin_host.dsp import HostDSP, irfft_into, rfft_into
-from plugin_host.frame_store import FFT_BATCH, FrameStore
+from plugin_host.frame_store import FFT_BATCH, FrameStore, Lanes
 from plugin_host.pipeline import (
     FrameBlock,
     StreamingAgent,
@@ -61,20 +61,21 @@ def test_fft_into_equals_scipy_fft(monkeypatch: pytest.MonkeyPatch, fallback: bo
     np.testing.assert_array_equal(seg[:, 1:8], scipy.fft.irfft(want[0], n=64, axis=-1))
 
 
+@pytest.mark.parametrize("lanes", [1, 3])
 @pytest.mark.parametrize(
     ("chunk", "context"), [(1, 3), (3, 3), (6, 3), (7, 3), (50, 2), (FFT_BATCH + 9, 4), (150, 3)]
 )
-def test_frame_store_holds_each_frame_as_computed_whole(chunk: int, context: int) -> None:
+def test_frame_store_holds_each_frame_as_computed_whole(chunk: int, context: int, lanes: int):
     """Walking the frames as the streamed agent does (chunk ± context), the store holds
     the spectra, per-bin and band powers of every frame of the window, each computed once
-    (in batches of FFT_BATCH frames), equal to the whole clip's."""
+    (in batches of FFT_BATCH frames, spread over 1 or 3 threads), equal to the whole clip's."""
     dsp = HostDSP(64, 16, [0, 3, 10, 33])
     x = np.random.default_rng(2).standard_normal((2, 2, 4000)).astype(np.float32)
     whole = dsp.stft_frames(_padded(dsp, x))  # [2, C, N, F]
     power = dsp.channel_power(whole)  # [2, N, F]
     band = dsp.band_mean(power, 2)
     n = whole.shape[-2]
-    store = FrameStore(dsp, 2, min(n, chunk + 2 * context))
+    store = FrameStore(dsp, 2, min(n, chunk + 2 * context), Lanes(lanes))
     computed: list[int] = []
     samples = _padded(dsp, x)
 
@@ -96,10 +97,32 @@ def test_frame_store_holds_each_frame_as_computed_whole(chunk: int, context: int
 
 def test_frame_store_refuses_to_go_back() -> None:
     dsp = HostDSP(64, 16, [0, 3, 33])
-    store = FrameStore(dsp, 1, 8)
+    store = FrameStore(dsp, 1, 8, Lanes(1))
     store.advance(0, 4, lambda out, s0: out.fill(0.0))
     with pytest.raises(ValueError, match="after"):
         store.advance(0, 3, lambda out, s0: out.fill(0.0))
+
+
+def test_lanes_run_every_task_and_raise_after_all_finished() -> None:
+    """Lanes.run calls fn(i) once for every i (the first on the calling thread) and, when
+    one fails, raises its error only once every other task has finished."""
+    lanes = Lanes(2)
+    seen: list[int] = []
+    lanes.run(seen.append, 5)
+    assert sorted(seen) == [0, 1, 2, 3, 4]
+    finished: list[int] = []
+
+    def task(i: int) -> None:
+        if i == 0:
+            raise RuntimeError("lane 0 failed")
+        finished.append(i)
+
+    with pytest.raises(RuntimeError, match="lane 0 failed"):
+        lanes.run(task, 3)
+    assert sorted(finished) == [1, 2]
+    serial: list[int] = []
+    Lanes(1).run(serial.append, 3)
+    assert serial == [0, 1, 2]
 
 
 def test_overlap_add_into_reused_storage_equals_fresh() -> None:

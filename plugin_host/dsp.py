@@ -13,61 +13,28 @@ use the torch twin's band-major ``[..., F, N]``; the frame-major chunk methods
 produces them, for the streaming renderer (``plugin_host/pipeline.py``). The whole-clip
 methods are built from the chunk methods.
 
-FFTs use ``scipy.fft`` (measured here: 0.08 s vs numpy 2.4's 2.5 s for the frames of
-8 × 60 s at n_fft 2048). The streaming renderer's FFTs write into its preallocated buffers
-(:func:`rfft_into`, :func:`irfft_into`): ``scipy.fft`` has no ``out=``, so these call the
-pocketfft binding under it, which takes one (a fresh 18 MB result per chunk costs its page
-faults: 1.2 ms of 5.4 per forward chunk here); without that binding they copy.
+FFTs are scipy's pocketfft (:mod:`plugin_host.fft`; measured here: 0.08 s vs numpy 2.4's
+2.5 s for the frames of 8 × 60 s at n_fft 2048). The streaming renderer's FFTs write into
+its preallocated buffers (``out=``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.fft
 
-try:  # scipy.fft's own backend; its r2c/c2r take an ``out`` array (scipy.fft's wrappers don't)
-    from scipy.fft._pocketfft import pypocketfft as _pocketfft
-except ImportError:  # another scipy layout: rfft_into / irfft_into copy instead
-    _pocketfft = None
+from plugin_host import fft
 
 FEATURE_EPS = 1e-8  # log features: log(band power + FEATURE_EPS), as model/dsp.py
 ENVELOPE_FLOOR = 1e-11  # samples whose Σ window² is below this are not divided (left as is)
-_NORM_BACKWARD = 2  # pocketfft's inorm for scipy's default "backward" inverse (1/n)
-
-
-def fft_threads(workers: int) -> int:
-    """``scipy.fft``'s ``workers`` as a thread count: negative values count back from
-    ``os.cpu_count()`` (-1: all of them)."""
-    return workers if workers > 0 else max(1, (os.cpu_count() or 1) + 1 + workers)
-
-
-def rfft_into(x: np.ndarray, out: np.ndarray, workers: int) -> np.ndarray:
-    """``scipy.fft.rfft(x, axis=-1)`` written into ``out``: x float32 [..., n] ->
-    ``out`` complex64 [..., n // 2 + 1] (any strides; returned)."""
-    if _pocketfft is None:
-        out[...] = scipy.fft.rfft(x, axis=-1, workers=workers)
-        return out
-    return _pocketfft.r2c(x, (x.ndim - 1,), True, 0, out, fft_threads(workers))
-
-
-def irfft_into(spec: np.ndarray, n: int, out: np.ndarray, workers: int) -> np.ndarray:
-    """``scipy.fft.irfft(spec, n, axis=-1)`` written into ``out``: spec complex64
-    [..., n // 2 + 1] -> ``out`` float32 [..., n] (returned). ``spec`` may be overwritten."""
-    if _pocketfft is None:
-        out[...] = scipy.fft.irfft(spec, n=n, axis=-1, workers=workers, overwrite_x=True)
-        return out
-    axis = (spec.ndim - 1,)
-    return _pocketfft.c2r(spec, axis, n, False, _NORM_BACKWARD, out, fft_threads(workers))
 
 
 class HostDSP:
     """STFT / features / mix / iSTFT for one model's DSP parameters (all float32).
 
-    workers: threads of each ``scipy.fft`` call (-1: ``os.cpu_count()``; ``load_model``
-    passes the cores this process may use)."""
+    workers: threads of each FFT (-1: ``os.cpu_count()``; ``load_model`` passes the cores
+    this process may use)."""
 
     def __init__(self, n_fft: int, hop: int, edges: Sequence[int], workers: int = -1) -> None:
         if n_fft % hop:
@@ -113,11 +80,7 @@ class HostDSP:
             ..., :: self.hop, :
         ]  # [..., n, n_fft], a view
         windowed = np.multiply(frames, self.window, out=windowed)
-        workers = self.workers if workers is None else workers
-        if out is None:
-            spec = scipy.fft.rfft(windowed, axis=-1, workers=workers, overwrite_x=True)
-            return spec.astype(np.complex64, copy=False)
-        return rfft_into(windowed, out, workers)
+        return fft.rfft(windowed, self.workers if workers is None else workers, out)
 
     @staticmethod
     def power(spec: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -191,21 +154,13 @@ class HostDSP:
     def synthesize(
         self,
         spec: np.ndarray,
-        overwrite: bool = False,
         out: np.ndarray | None = None,
         workers: int | None = None,
     ) -> np.ndarray:
         """Inverse FFT of frames times the window: complex64 [..., n, F] -> float32
         [..., n, n_fft], ready for :meth:`overlap_add` (into ``out`` when given), on
-        ``workers`` threads (None: ``self.workers``). ``overwrite=True`` lets the FFT use
-        ``spec`` as scratch (the streaming renderer no longer needs it)."""
-        workers = self.workers if workers is None else workers
-        if out is None:
-            seg = scipy.fft.irfft(
-                spec, n=self.n_fft, axis=-1, workers=workers, overwrite_x=overwrite
-            ).astype(np.float32, copy=False)
-        else:
-            seg = irfft_into(spec if overwrite else spec.copy(), self.n_fft, out, workers)
+        ``workers`` threads (None: ``self.workers``)."""
+        seg = fft.irfft(spec, self.n_fft, self.workers if workers is None else workers, out)
         seg *= self.window
         return seg
 

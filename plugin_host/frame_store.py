@@ -27,7 +27,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from plugin_host.dsp import HostDSP, fft_threads
+from plugin_host.dsp import HostDSP
+from plugin_host.fft import fft_threads
 
 # Frames per batch of window + FFT + power: 2 MB of windowed stereo pairs at n_fft 2048
 # (measured, one 544-frame chunk: 64 -> 8.8-9.2 ms, the whole chunk at once 10.2-11.0 ms).

@@ -283,8 +283,7 @@ class StreamingAgent:
         return self._emit(a, b)
 
     def _synthesize(self, ch: int, spec: np.ndarray, workers: int) -> None:
-        """Inverse STFT of channel ``ch``'s frames [a, b) (spec complex64 [n, F], used as
-        scratch) into its overlap-add slots, after the previous chunk's tail. In batches of
+        """Inverse STFT of channel ``ch``'s frames [a, b) (spec complex64 [n, F]) into its overlap-add slots, after the previous chunk's tail. In batches of
         frames (their inverse FFTs stay in cache), each added after the partial sums the
         previous batch left in the slots it shares with this one."""
         dsp, r, batch = self.model.dsp, self.model.dsp.ratio, self._seg.shape[1]
@@ -292,7 +291,7 @@ class StreamingAgent:
         tail = self._tail[ch]
         for i in range(0, spec.shape[0], batch):
             j = min(spec.shape[0], i + batch)
-            seg = dsp.synthesize(spec[i:j], overwrite=True, out=seg_buf[: j - i], workers=workers)
+            seg = dsp.synthesize(spec[i:j], out=seg_buf[: j - i], workers=workers)
             if i:
                 tail = slots[i : i + r - 1].copy()
             dsp.overlap_add(seg, tail, out=slots[i:])

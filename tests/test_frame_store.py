@@ -6,14 +6,16 @@ around its context, odd feeds and clips shorter than a frame."""
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.fft
 
-import plugin_host.dsp as dsp_module
-from plugin_host.dsp import HostDSP, irfft_into, rfft_into
+from plugin_host import fft
+from plugin_host.dsp import HostDSP
 from plugin_host.frame_store import FFT_BATCH, FrameStore, Lanes
 from plugin_host.pipeline import (
     FrameBlock,
@@ -43,22 +45,39 @@ def _padded(dsp: HostDSP, x: np.ndarray) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("fallback", [False, True], ids=["pocketfft-out", "copy"])
-def test_fft_into_equals_scipy_fft(monkeypatch: pytest.MonkeyPatch, fallback: bool) -> None:
-    """rfft_into / irfft_into write scipy.fft's values into strided slices of bigger arrays,
-    through the pocketfft binding or (without it) by copying."""
+@pytest.mark.parametrize("fallback", [False, True], ids=["pocketfft-binding", "scipy.fft"])
+def test_fft_equals_scipy_fft(monkeypatch: pytest.MonkeyPatch, fallback: bool) -> None:
+    """plugin_host.fft's rfft / irfft are scipy.fft's, bit for bit, written into strided
+    slices of bigger arrays or returned, through the binding or (without it) scipy.fft."""
     if fallback:
-        monkeypatch.setattr(dsp_module, "_pocketfft", None)
+        monkeypatch.setattr(fft, "_binding", None)
     x = np.random.default_rng(0).standard_normal((2, 3, 7, 64)).astype(np.float32)
     store = np.zeros((2, 3, 12, 33), np.complex64)
-    got = rfft_into(x, store[:, :, 2:9], workers=-1)
+    got = fft.rfft(x, -1, out=store[:, :, 2:9])
     want = scipy.fft.rfft(x, axis=-1)
     assert np.shares_memory(got, store)
     np.testing.assert_array_equal(store[:, :, 2:9], want)  # the same transform: bit-equal
     assert not store[:, :, :2].any() and not store[:, :, 9:].any()  # nothing else written
+    np.testing.assert_array_equal(fft.rfft(x, 2), want)
+    assert fft.rfft(x, 1).dtype == np.complex64
     seg = np.zeros((3, 10, 64), np.float32)
-    irfft_into(want[0].copy(), 64, seg[:, 1:8], workers=1)
+    spec = want[0].copy()
+    fft.irfft(spec, 64, 1, out=seg[:, 1:8])
     np.testing.assert_array_equal(seg[:, 1:8], scipy.fft.irfft(want[0], n=64, axis=-1))
+    np.testing.assert_array_equal(spec, want[0])  # the input is left as it was
+    np.testing.assert_array_equal(fft.irfft(spec, 64, 2), seg[:, 1:8])
+    assert fft.irfft(spec, 64, 1).dtype == np.float32
+
+
+def test_fft_binding_loads_without_scipy_fft() -> None:
+    """The host's DSP loads scipy's pocketfft binding without importing scipy.fft (its
+    import costs most of a cold start): checked in a fresh interpreter."""
+    code = (
+        "import sys, plugin_host.dsp, plugin_host.fft as f; "
+        "print(f._binding is not None, 'scipy.fft' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False"], done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("lanes", [1, 3])

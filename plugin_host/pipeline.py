@@ -213,6 +213,11 @@ class StreamingAgent:
         self._frames = FrameStore(dsp, channels, cap, self._lanes)
         self._seg = np.empty((channels, min(own, FFT_BATCH), self.n_fft), np.float32)
         self._slots = np.empty((channels, own - 1 + dsp.ratio, self.hop), np.float32)
+        # inside the clip the iSTFT's normaliser repeats every hop samples: one copy of it
+        # (phase 0 at sample _env_lo), sliced per chunk instead of rebuilt
+        self._env_lo = (dsp.ratio - 1) * self.hop - self.pad  # first sample all frames reach
+        span = (self._env_lo, self._env_lo + (own + 1) * self.hop)  # inside own + r frames
+        self._env_tile = dsp.window_envelope(own + dsp.ratio, *span)
 
     @property
     def done(self) -> bool:
@@ -309,7 +314,7 @@ class StreamingAgent:
         lo = max(g0, self._emitted)
         hi = max(lo, min(g0 + keep, self.total))
         # a new C-contiguous array: callers hand it to pedalboard and the writer
-        out = acc[:, lo - g0 : hi - g0] / dsp.window_envelope(self.n_frames, lo, hi)
+        out = acc[:, lo - g0 : hi - g0] / self._envelope(lo, hi)
         x_in = np.empty((c, hi - lo), np.float32)
         x_tg = np.empty((c, hi - lo), np.float32)
         self._in.read_into(x_in, lo)
@@ -320,6 +325,16 @@ class StreamingAgent:
         self._in.drop_before(min(drop, hi))
         self._tg.drop_before(min(drop, hi))
         return Emitted(lo, out, x_in, x_tg)
+
+    def _envelope(self, lo: int, hi: int) -> np.ndarray:
+        """``HostDSP.window_envelope`` of samples [lo, hi): a slice of the periodic copy
+        when every frame reaches them (all but the clip's edges), else computed."""
+        hop, n = self.hop, hi - lo
+        if lo >= self._env_lo and hi <= self.n_frames * hop - self.pad:
+            phase = (lo - self._env_lo) % hop
+            if phase + n <= self._env_tile.shape[0]:
+                return self._env_tile[phase : phase + n]
+        return self.model.dsp.window_envelope(self.n_frames, lo, hi)
 
 
 def process_chunked(

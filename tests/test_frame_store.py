@@ -204,3 +204,17 @@ def test_frame_blocks_tile_the_clip_with_the_whole_spectra(model: LoadedModel):
                                    atol=1e-6 * scale)  # fmt: skip
     np.testing.assert_allclose(got["input_mask"], whole.input_mask.T, atol=1e-5)
     np.testing.assert_allclose(got["target_mask"], whole.target_mask.T, atol=1e-5)
+
+
+def test_streamed_envelope_slices_equal_the_computed_envelope(model: LoadedModel) -> None:
+    """The agent's periodic copy of the iSTFT normaliser, sliced for spans inside the clip,
+    equals HostDSP.window_envelope of every span, the clip's edges included."""
+    dsp = model.dsp
+    total = 40 * dsp.hop + 77
+    agent = StreamingAgent(model, 1, total, chunk_frames=6)
+    n = dsp.n_frames(total)
+    rng = np.random.default_rng(5)
+    spans = [(0, total), (0, 3), (total - 5, total), *np.sort(rng.integers(0, total, (40, 2)))]
+    for lo, hi in spans:
+        want = dsp.window_envelope(n, int(lo), int(hi))
+        np.testing.assert_array_equal(agent._envelope(int(lo), int(hi)), want)

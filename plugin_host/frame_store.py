@@ -23,47 +23,17 @@ use ``HostDSP.workers`` threads.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
 from plugin_host.dsp import HostDSP
 from plugin_host.fft import fft_threads
+from plugin_host.lanes import Lanes
 
 # Frames per batch of window + FFT + power: 2 MB of windowed stereo pairs at n_fft 2048
 # (measured, one 544-frame chunk: 64 -> 8.8-9.2 ms, the whole chunk at once 10.2-11.0 ms).
 FFT_BATCH = 64
 MAX_LANES = 4  # threads for a chunk's independent batches (a chunk has ~9 of them)
-
-
-class Lanes:
-    """Up to ``n`` threads for independent work: :meth:`run` calls ``fn(i)`` for ``i`` in
-    ``range(count)``, ``fn(0)`` on the calling thread and the others on a pool of ``n - 1``
-    threads (made once, ended when this object is collected), and returns when all are
-    done, raising the first error. ``n = 1``: a plain loop, no thread."""
-
-    def __init__(self, n: int) -> None:
-        self.n = max(1, n)
-        self._pool = ThreadPoolExecutor(self.n - 1, "agent-lane") if self.n > 1 else None
-
-    def run(self, fn: Callable[[int], None], count: int) -> None:
-        if self._pool is None or count < 2:
-            for i in range(count):
-                fn(i)
-            return
-        futures: list[Future[None]] = [self._pool.submit(fn, i) for i in range(1, count)]
-        try:
-            fn(0)
-        finally:  # the others write into shared buffers: wait for them even on an error
-            errors = [f.exception() for f in futures]
-        for exc in errors:
-            if exc is not None:
-                raise exc
-
-    def fft_workers(self, dsp: HostDSP, count: int) -> int:
-        """FFT threads inside each of ``count`` parallel calls: 1 when they run on lanes,
-        else the DSP's own."""
-        return 1 if self._pool is not None and count > 1 else dsp.workers
 
 
 def lanes_for(dsp: HostDSP) -> Lanes:

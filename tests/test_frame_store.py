@@ -16,7 +16,8 @@ import scipy.fft
 
 from plugin_host import fft
 from plugin_host.dsp import HostDSP
-from plugin_host.frame_store import FFT_BATCH, FrameStore, Lanes
+from plugin_host.frame_store import FFT_BATCH, FrameStore
+from plugin_host.lanes import Lanes
 from plugin_host.pipeline import (
     FrameBlock,
     StreamingAgent,

@@ -1,0 +1,74 @@
+"""The level pre-pass reads 32-bit float and 16-bit PCM WAVs as stored (no decode) and gets
+the mean power pedalboard's decoded samples give; any other file is decoded."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pedalboard.io import AudioFile
+
+from plugin_host.audio_io import probe
+from plugin_host.levels import _raw_wav, decoded_mean_power, mean_power
+
+# float32 dot products of 1M-value blocks (raw) vs 64k-frame blocks (decoded), summed in
+# float64: the same squares, other groupings
+REL = 1e-6
+
+
+def _signal(channels: int, n: int = 30_001) -> np.ndarray:
+    rng = np.random.default_rng(channels)
+    return (0.4 * rng.standard_normal((channels, n))).clip(-1, 1).astype(np.float32)
+
+
+def _write(path: Path, x: np.ndarray, bit_depth: int) -> Path:
+    with AudioFile(str(path), "w", 44100, x.shape[0], bit_depth=bit_depth) as f:
+        f.write(x)
+    return path
+
+
+def _riff(fmt: bytes, data: bytes, extra: bytes = b"") -> bytes:
+    """A WAV built by hand: ``extra`` chunks before ``fmt `` and ``data``."""
+    body = b"WAVE" + extra + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@pytest.mark.parametrize(("channels", "bits"), [(2, 32), (1, 32), (2, 16), (1, 16)])
+def test_float32_and_pcm16_wavs_are_read_as_stored(tmp_path: Path, channels: int, bits: int):
+    path = _write(tmp_path / "x.wav", _signal(channels), bits)
+    info = probe(path)
+    assert _raw_wav(info) is not None
+    assert mean_power(info) == pytest.approx(decoded_mean_power(info), rel=REL)
+    assert mean_power(info) > 0.1  # a real signal, not zeros
+
+
+@pytest.mark.parametrize("name", ["x24.wav", "x.flac"])
+def test_other_files_are_decoded(tmp_path: Path, name: str):
+    path = _write(tmp_path / name, _signal(2), 24)
+    info = probe(path)
+    assert _raw_wav(info) is None
+    assert mean_power(info) == decoded_mean_power(info)
+
+
+def test_hand_made_wavs_extra_chunks_and_extensible(tmp_path: Path):
+    """An odd-sized chunk before ``fmt ``, and WAVE_FORMAT_EXTENSIBLE float: read as
+    stored; an extensible format whose valid bits differ from the container is decoded."""
+    x = _signal(2, 1000)
+    data = np.ascontiguousarray(x.T).tobytes()  # interleaved float32
+    plain = struct.pack("<HHIIHH", 3, 2, 44100, 44100 * 8, 8, 32)
+    guid = struct.pack("<H", 3) + bytes.fromhex("000000001000800000aa00389b71")
+    ext = struct.pack("<HHIIHHHHI", 0xFFFE, 2, 44100, 44100 * 8, 8, 32, 22, 32, 3) + guid
+    odd = b"LIST" + struct.pack("<I", 3) + b"abc\x00"
+    want = float(np.mean(x.astype(np.float64) ** 2))
+    for name, raw in (("plain.wav", _riff(plain, data, odd)), ("ext.wav", _riff(ext, data))):
+        (tmp_path / name).write_bytes(raw)
+        info = probe(tmp_path / name)
+        assert info.frames == 1000 and _raw_wav(info) is not None, name
+        assert mean_power(info) == pytest.approx(want, rel=REL)
+        assert decoded_mean_power(info) == pytest.approx(want, rel=REL)
+    partial = struct.pack("<HHIIHHHHI", 0xFFFE, 2, 44100, 44100 * 8, 8, 32, 22, 24, 3) + guid
+    (tmp_path / "valid24.wav").write_bytes(_riff(partial, data))
+    assert _raw_wav(probe(tmp_path / "valid24.wav")) is None

@@ -43,14 +43,15 @@ def mean_power(info: AudioInfo) -> float:
         return decoded_mean_power(info)
     offset, dtype, scale = raw
     count = info.frames * info.channels
+    size = np.dtype(dtype).itemsize
     total = 0.0
-    data = np.memmap(info.path, dtype=dtype, mode="r", offset=offset, shape=(count,))
-    try:
-        for s in range(0, count, _MAP_BLOCK):
-            block = np.asarray(data[s : s + _MAP_BLOCK], np.float32)
-            total += float(np.dot(block, block))
-    finally:
-        del data  # unmaps the file
+    for s in range(0, count, _MAP_BLOCK):
+        # one mapping per block, dropped after its dot: the file's pages read so far never
+        # add up in this process's memory (a whole-file map would count them all in its RSS)
+        data = np.memmap(info.path, dtype, "r", offset + s * size, (min(_MAP_BLOCK, count - s),))
+        block = np.asarray(data, np.float32)
+        total += float(np.dot(block, block))
+        del data, block
     return total / count / (scale * scale)
 
 

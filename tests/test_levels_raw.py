@@ -4,6 +4,8 @@ the mean power pedalboard's decoded samples give; any other file is decoded."""
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +74,24 @@ def test_hand_made_wavs_extra_chunks_and_extensible(tmp_path: Path):
     partial = struct.pack("<HHIIHHHHI", 0xFFFE, 2, 44100, 44100 * 8, 8, 32, 22, 24, 3) + guid
     (tmp_path / "valid24.wav").write_bytes(_riff(partial, data))
     assert _raw_wav(probe(tmp_path / "valid24.wav")) is None
+
+
+def test_raw_read_keeps_memory_flat(tmp_path: Path):
+    """Mapped block by block: the file's pages never add up in the process's peak memory
+    (a whole-file map of this 21 MB WAV would raise the peak by 21 MB). Fresh interpreter."""
+    x = np.tile(_signal(2, 44100), 60)  # 60 s of stereo float: 21 MB of samples
+    path = _write(tmp_path / "long.wav", x, 32)
+    code = (
+        "import sys\n"
+        "from plugin_host.audio_io import probe\n"
+        "from plugin_host.levels import mean_power\n"
+        "def hwm():\n"
+        "    s = open('/proc/self/status').read()\n"
+        "    return int(s.split('VmHWM:')[1].split()[0])\n"
+        f"info = probe({str(path)!r})\n"
+        "before = hwm()\n"
+        "mean_power(info)\n"
+        "print(hwm() - before)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(done.stdout) < 12 * 1024, done.stdout  # KiB: two 4 MB blocks at most

@@ -9,16 +9,15 @@ overlap-add give back the kept source to float32 rounding and the report stays d
 Pairs within ``SILENT_BELOW_DB`` of each other render exactly as before (nothing changes).
 
 The pre-pass reads both files once more than the render does. For a WAV of 32-bit float or
-16-bit PCM samples it reads them as they lie in the file (``np.memmap``), without decoding:
-1.2 ms instead of 8.3 ms for 60 s of stereo float here; other files are decoded by
-pedalboard (same samples: :func:`decoded_mean_power`).
+16-bit PCM samples it reads them as they lie in the file (:mod:`plugin_host.wav_raw`),
+without decoding; other files are decoded by pedalboard (same samples:
+:func:`decoded_mean_power`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,80 +25,28 @@ from pedalboard.io import AudioFile
 
 from plugin_host.audio_io import AudioFileError, AudioInfo
 from plugin_host.runtime import LoadedModel
+from plugin_host.wav_raw import RawWav
 
 SILENT_BELOW_DB = 40.0  # a source this far below the other counts as silent
 _BLOCK = 1 << 16  # samples per read of the pre-pass
 _MAP_BLOCK = 1 << 20  # values per dot product of a mapped WAV (4 MB of float32)
-# WAVE format tags read without decoding: sample type and full-scale divisor per bit depth
-_PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
-_RAW = {(_FLOAT, 32): ("<f4", 1.0), (_PCM, 16): ("<i2", 32767.0)}  # pedalboard: x / 32767
 
 
 def mean_power(info: AudioInfo) -> float:
     """Mean of x² over every sample and channel of the file's audio (linear, full scale 1):
-    read as stored for a WAV of 32-bit float or 16-bit PCM, else decoded."""
-    raw = _raw_wav(info)
+    read as stored for a WAV of 32-bit float or 16-bit PCM (:class:`RawWav`), else
+    decoded."""
+    raw = RawWav.of(info)
     if raw is None:
         return decoded_mean_power(info)
-    offset, dtype, scale = raw
     count = info.frames * info.channels
-    size = np.dtype(dtype).itemsize
     total = 0.0
     for s in range(0, count, _MAP_BLOCK):
-        # one mapping per block, dropped after its dot: the file's pages read so far never
-        # add up in this process's memory (a whole-file map would count them all in its RSS)
-        data = np.memmap(info.path, dtype, "r", offset + s * size, (min(_MAP_BLOCK, count - s),))
+        data = raw.values(s, min(_MAP_BLOCK, count - s))  # dropped after its dot
         block = np.asarray(data, np.float32)
         total += float(np.dot(block, block))
         del data, block
-    return total / count / (scale * scale)
-
-
-def _raw_wav(info: AudioInfo) -> tuple[int, str, float] | None:
-    """(byte offset of the samples, numpy dtype, full-scale divisor) when ``info`` is a RIFF
-    WAV whose samples numpy reads as stored (:data:`_RAW`), holding all ``info.frames``
-    frames; None for any other file (then it is decoded)."""
-    try:
-        with open(info.path, "rb") as f:
-            head = f.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None
-            fmt: tuple[int, int, int] | None = None  # (tag, channels, bits)
-            while True:
-                chunk = f.read(8)
-                if len(chunk) < 8:
-                    return None
-                cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-                if cid == b"fmt ":
-                    fmt = _wav_format(f.read(size))
-                    f.seek(size % 2, 1)
-                elif cid == b"data":
-                    offset, end = f.tell(), f.seek(0, 2)
-                    break
-                else:
-                    f.seek(size + size % 2, 1)
-    except OSError:
-        return None
-    if fmt is None or fmt[1] != info.channels or (fmt[0], fmt[2]) not in _RAW:
-        return None
-    dtype, scale = _RAW[(fmt[0], fmt[2])]
-    needed = info.frames * info.channels * fmt[2] // 8
-    if info.start or needed > min(size, end - offset):
-        return None
-    return offset, dtype, scale
-
-
-def _wav_format(body: bytes) -> tuple[int, int, int] | None:
-    """(format tag, channels, bits per sample) of a WAV ``fmt `` chunk; an EXTENSIBLE tag
-    is replaced by its sub-format's when all bits are valid, else None."""
-    if len(body) < 16:
-        return None
-    tag, channels, _, _, _, bits = struct.unpack("<HHIIHH", body[:16])
-    if tag == _EXTENSIBLE:
-        if len(body) < 26 or struct.unpack("<H", body[18:20])[0] != bits:
-            return None
-        tag = struct.unpack("<H", body[24:26])[0]
-    return tag, channels, bits
+    return total / count / (raw.scale * raw.scale)
 
 
 def decoded_mean_power(info: AudioInfo) -> float:

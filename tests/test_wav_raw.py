@@ -1,5 +1,6 @@
-"""The level pre-pass reads 32-bit float and 16-bit PCM WAVs as stored (no decode) and gets
-the mean power pedalboard's decoded samples give; any other file is decoded."""
+"""32-bit float and 16-bit PCM WAVs read as stored (no decode): the level pre-pass gets the
+mean power pedalboard's decoded samples give, the render's reader the same float samples
+bit for bit; any other file is decoded."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from plugin_host.audio_io import probe
-from plugin_host.levels import _raw_wav, decoded_mean_power, mean_power
+from plugin_host.audio_io import SourceReader, probe
+from plugin_host.levels import decoded_mean_power, mean_power
+from plugin_host.wav_raw import RawWav
 
 # float32 dot products of 1M-value blocks (raw) vs 64k-frame blocks (decoded), summed in
 # float64: the same squares, other groupings
@@ -42,7 +44,7 @@ def _riff(fmt: bytes, data: bytes, extra: bytes = b"") -> bytes:
 def test_float32_and_pcm16_wavs_are_read_as_stored(tmp_path: Path, channels: int, bits: int):
     path = _write(tmp_path / "x.wav", _signal(channels), bits)
     info = probe(path)
-    assert _raw_wav(info) is not None
+    assert RawWav.of(info) is not None
     assert mean_power(info) == pytest.approx(decoded_mean_power(info), rel=REL)
     assert mean_power(info) > 0.1  # a real signal, not zeros
 
@@ -51,7 +53,7 @@ def test_float32_and_pcm16_wavs_are_read_as_stored(tmp_path: Path, channels: int
 def test_other_files_are_decoded(tmp_path: Path, name: str):
     path = _write(tmp_path / name, _signal(2), 24)
     info = probe(path)
-    assert _raw_wav(info) is None
+    assert RawWav.of(info) is None
     assert mean_power(info) == decoded_mean_power(info)
 
 
@@ -68,12 +70,12 @@ def test_hand_made_wavs_extra_chunks_and_extensible(tmp_path: Path):
     for name, raw in (("plain.wav", _riff(plain, data, odd)), ("ext.wav", _riff(ext, data))):
         (tmp_path / name).write_bytes(raw)
         info = probe(tmp_path / name)
-        assert info.frames == 1000 and _raw_wav(info) is not None, name
+        assert info.frames == 1000 and RawWav.of(info) is not None, name
         assert mean_power(info) == pytest.approx(want, rel=REL)
         assert decoded_mean_power(info) == pytest.approx(want, rel=REL)
     partial = struct.pack("<HHIIHHHHI", 0xFFFE, 2, 44100, 44100 * 8, 8, 32, 22, 24, 3) + guid
     (tmp_path / "valid24.wav").write_bytes(_riff(partial, data))
-    assert _raw_wav(probe(tmp_path / "valid24.wav")) is None
+    assert RawWav.of(probe(tmp_path / "valid24.wav")) is None
 
 
 def test_raw_read_keeps_memory_flat(tmp_path: Path):
@@ -95,3 +97,34 @@ def test_raw_read_keeps_memory_flat(tmp_path: Path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(done.stdout) < 12 * 1024, done.stdout  # KiB: two 4 MB blocks at most
+
+
+@pytest.mark.parametrize(("rate", "loop"), [(44100, False), (44100, True), (48000, True)])
+def test_reader_reads_float_wavs_as_pedalboard_decodes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rate: int, loop: bool
+):
+    """SourceReader's blocks of a float WAV, read as stored, equal pedalboard's decode bit
+    for bit: straight, looped past the end, and resampled."""
+    path = _write(tmp_path / "x.wav", _signal(2, 20_011), 32)
+    info = probe(path)
+    total = 3 * 20_011 + 7 if loop else 20_011
+
+    def blocks() -> np.ndarray:
+        reader = SourceReader(info, rate, 2, total * rate // 44100, loop=loop)
+        parts = []
+        while reader.position < reader.total:
+            parts.append(reader.read(4097))
+        reader.close()
+        return np.concatenate(parts, axis=1)
+
+    def raw_used() -> bool:
+        reader = SourceReader(info, rate, 2, 10, loop=False)
+        reader.close()
+        return reader._raw is not None
+
+    assert raw_used()
+    fast = blocks()
+    monkeypatch.setattr(RawWav, "of", classmethod(lambda cls, info: None))
+    assert not raw_used()
+    np.testing.assert_array_equal(fast, blocks())
+    assert float(np.abs(fast).max()) > 0.1

@@ -136,18 +136,30 @@ class HostDSP:
     ) -> np.ndarray:
         """Y = M_in · X_in + M_tg · X_tg; spectra [..., C, n, F], masks [..., n, K].
         ``overwrite=True`` masks the spectra in place and returns ``spec_in`` holding Y
-        (the streaming renderer no longer needs them)."""
+        (the streaming renderer no longer needs them): :meth:`mix_pairs`."""
         if not overwrite:
             m_in = self.expand_frames(input_mask)[..., None, :, :]
             m_tg = self.expand_frames(target_mask)[..., None, :, :]
             return m_in * spec_in + m_tg * spec_tg
-        for spec, mask in ((spec_in, input_mask), (spec_tg, target_mask)):
-            # complex64 [..., C, n, F] seen as float32 (re, im) pairs [..., C, n, 2F], times
-            # the mask repeated over both: a float32 product, same values as complex × real
+        return self.mix_pairs(spec_in, spec_tg, self.pair_mask(input_mask),
+                              self.pair_mask(target_mask))  # fmt: skip
+
+    def pair_mask(self, band_mask: np.ndarray) -> np.ndarray:
+        """Band mask [..., n, K] -> float32 [..., n, 2F]: each band's value over its bins'
+        (re, im) pairs (np.repeat: 0.15 ms for [512, 2F]; np.take into a buffer: 1.25)."""
+        return np.repeat(np.asarray(band_mask, np.float32), self._pair_sizes, axis=-1)
+
+    @staticmethod
+    def mix_pairs(
+        spec_in: np.ndarray, spec_tg: np.ndarray, pairs_in: np.ndarray, pairs_tg: np.ndarray
+    ) -> np.ndarray:
+        """Y = M_in · X_in + M_tg · X_tg in place of ``spec_in`` (returned; ``spec_tg`` is
+        overwritten too): spectra complex64 [..., C, n, F], masks from :meth:`pair_mask`
+        [..., n, 2F]. The spectra seen as float32 (re, im) pairs times the repeated mask: a
+        float32 product, the same values as complex × real."""
+        for spec, mask in ((spec_in, pairs_in), (spec_tg, pairs_tg)):
             pairs = spec.view(np.float32)
-            # (np.repeat: 0.15 ms for [512, 2F]; np.take into a buffer: 1.25 ms)
-            m = np.repeat(np.asarray(mask, np.float32), self._pair_sizes, axis=-1)
-            np.multiply(pairs, m[..., None, :, :], out=pairs)
+            np.multiply(pairs, mask[..., None, :, :], out=pairs)
         spec_in += spec_tg
         return spec_in
 

@@ -10,7 +10,7 @@ STFT is a running overlap-add, so every chunk is computed with enough context th
 frames equal the whole render's, and the Hann windows of the overlap-add crossfade one chunk
 into the next. The result matches ``process`` to float32 rounding (tests/test_host_render.py
 states the tolerance). Every DSP step is one of ``HostDSP``'s frame-major chunk methods
-(``stft_frames``, ``channel_power``, ``band_mean``, ``mix_frames``, ``synthesize``,
+(``stft_frames``, ``channel_power``, ``band_mean``, ``mix_pairs``, ``synthesize``,
 ``overlap_add``, ``window_envelope``); arrays inside the stream are frame-major ``[C, N, F]``
 (what the FFT produces) to avoid transposing copies. The frames a chunk shares with the
 next (its right context and the next one's left context) are kept, not recomputed
@@ -119,12 +119,13 @@ class Emitted:
 
 
 class SampleBuffer:
-    """A window ``[start, end)`` of one stream of ``total`` samples: float32 [C, cap] storage,
-    appended at the end and dropped from the front; reads outside ``[0, total)`` are zeros."""
+    """A window ``[start, end)`` of one stream of ``total`` samples: float32 [C, cap] storage
+    (``capacity`` samples at first, grown when an append needs more), appended at the end
+    and dropped from the front; reads outside ``[0, total)`` are zeros."""
 
-    def __init__(self, channels: int, total: int) -> None:
+    def __init__(self, channels: int, total: int, capacity: int = 1 << 16) -> None:
         self.channels, self.total = channels, total
-        self._data = np.zeros((channels, 1 << 16), np.float32)
+        self._data = np.empty((channels, max(1, min(capacity, total))), np.float32)
         self._off = 0  # storage index of global sample `start`
         self._len = 0
         self.start = 0
@@ -141,7 +142,7 @@ class SampleBuffer:
             self._data[:, : self._len] = self._data[:, self._off : self._off + self._len]
             self._off = 0
             if self._len + n > self._data.shape[1]:
-                grown = np.zeros((self.channels, 2 * (self._len + n)), np.float32)
+                grown = np.empty((self.channels, 2 * (self._len + n)), np.float32)
                 grown[:, : self._len] = self._data[:, : self._len]
                 self._data = grown
         self._data[:, self._off + self._len : self._off + self._len + n] = x[:, :n]
@@ -202,8 +203,10 @@ class StreamingAgent:
         self.chunk_frames = chunk_frames or default_chunk_frames(self.context)
         self.on_frames = on_frames
         self.n_frames = dsp.n_frames(total)
-        self._in = SampleBuffer(channels, total)
-        self._tg = SampleBuffer(channels, total)
+        # what one step reads (its frames' samples) plus a 1.5 s piece fed ahead of it
+        held = (self.chunk_frames + 2 * self.context + 1) * self.hop + self.n_fft + (1 << 16)
+        self._in = SampleBuffer(channels, total, held)
+        self._tg = SampleBuffer(channels, total, held)
         self._next = 0  # first frame not yet rendered
         self._tail = np.zeros((channels, self.n_fft - self.hop), np.float32)
         self._emitted = 0  # output samples finished so far
@@ -216,8 +219,8 @@ class StreamingAgent:
         # inside the clip the iSTFT's normaliser repeats every hop samples: one copy of it
         # (phase 0 at sample _env_lo), sliced per chunk instead of rebuilt
         self._env_lo = (dsp.ratio - 1) * self.hop - self.pad  # first sample all frames reach
-        span = (self._env_lo, self._env_lo + (own + 1) * self.hop)  # inside own + r frames
-        self._env_tile = dsp.window_envelope(own + dsp.ratio, *span)
+        period = dsp.window_envelope(dsp.ratio + 1, self._env_lo, self._env_lo + self.hop)
+        self._env_tile = np.tile(period, own + 1)  # the span of a chunk, plus one hop
 
     @property
     def done(self) -> bool:
@@ -265,10 +268,11 @@ class StreamingAgent:
         p_out = np.empty((c, n, fs.power.shape[-1]), np.float32) if self.on_frames else None
         workers = self._lanes.fft_workers(dsp, c)
 
+        pairs_in, pairs_tg = dsp.pair_mask(mask_in), dsp.pair_mask(mask_tg)  # [n, 2F]
+
         def channel(ch: int) -> None:
-            spec_out = dsp.mix_frames(fs.spec[0, ch : ch + 1, i0:i1],
-                                      fs.spec[1, ch : ch + 1, i0:i1],
-                                      mask_in, mask_tg, overwrite=True)  # fmt: skip
+            spec_out = dsp.mix_pairs(fs.spec[0, ch : ch + 1, i0:i1],
+                                     fs.spec[1, ch : ch + 1, i0:i1], pairs_in, pairs_tg)  # fmt: skip
             if p_out is not None:
                 dsp.power(spec_out[0], out=p_out[ch])
             self._synthesize(ch, spec_out[0], workers)
@@ -327,14 +331,21 @@ class StreamingAgent:
         return Emitted(lo, out, x_in, x_tg)
 
     def _envelope(self, lo: int, hi: int) -> np.ndarray:
-        """``HostDSP.window_envelope`` of samples [lo, hi): a slice of the periodic copy
-        when every frame reaches them (all but the clip's edges), else computed."""
-        hop, n = self.hop, hi - lo
-        if lo >= self._env_lo and hi <= self.n_frames * hop - self.pad:
-            phase = (lo - self._env_lo) % hop
-            if phase + n <= self._env_tile.shape[0]:
-                return self._env_tile[phase : phase + n]
-        return self.model.dsp.window_envelope(self.n_frames, lo, hi)
+        """``HostDSP.window_envelope`` of samples [lo, hi): slices of the periodic copy
+        where every frame reaches them, the clip's edges (the first (r - 1)·hop - pad
+        samples, and from the last frame on) computed."""
+        hop, dsp = self.hop, self.model.dsp
+        a = min(hi, max(lo, self._env_lo))  # [a, b): inside the clip
+        b = max(a, min(hi, self.n_frames * hop - self.pad))
+        phase = (a - self._env_lo) % hop
+        if phase + b - a > self._env_tile.shape[0]:  # longer than a chunk: computed
+            return dsp.window_envelope(self.n_frames, lo, hi)
+        inside = self._env_tile[phase : phase + b - a]
+        if a == lo and b == hi:
+            return inside
+        edges = (dsp.window_envelope(self.n_frames, lo, a),
+                 dsp.window_envelope(self.n_frames, b, hi))  # fmt: skip
+        return np.concatenate([edges[0], inside, edges[1]])
 
 
 def process_chunked(

@@ -11,6 +11,7 @@ itself is :class:`plugin_host.audio_writer.AtomicAudioWriter`).
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import os
@@ -23,6 +24,7 @@ from pedalboard.io import AudioFile, StreamResampler
 
 from plugin_host.mp3_gapless import gapless_span
 from plugin_host.pipeline import SampleBuffer
+from plugin_host.wav_raw import RawWav
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +248,9 @@ class SourceReader:
         self.position = 0  # samples delivered
         self._file = AudioFile(str(info.path))
         self._file.seek(info.start)
+        raw = RawWav.of(info)  # a float WAV is read as stored (the same samples, faster)
+        self._raw = raw if raw is not None and raw.exact else None
+        self._raw_file: io.BufferedReader | None = None  # opened at the first read
         self._file_pos = 0  # samples of the audio read from the file in this pass
         self._src_pos = 0  # position inside one pass of the file
         self._native_left: int | None = None  # native samples still to produce (None: file)
@@ -261,7 +266,11 @@ class SourceReader:
             self._resampler = make_resampler(info.sample_rate, sample_rate, channels, native)
         length = resampled_length(info.frames, info.sample_rate, sample_rate)
         if loop and length < total and info.frames <= _PRELOAD_LOOP:
-            self._loaded = self._read_all()
+            try:
+                self._loaded = self._read_all()
+            except BaseException:
+                self.close()
+                raise
 
     def _read_all(self) -> np.ndarray:
         parts, got = [], 0
@@ -281,7 +290,12 @@ class SourceReader:
         if n <= 0:
             return np.zeros((self.info.channels, 0), np.float32)
         try:
-            x = self._file.read(n)
+            if self._raw is not None:
+                if self._raw_file is None:
+                    self._raw_file = open(self.info.path, "rb")  # noqa: SIM115 - close()
+                x = self._raw.read(self._raw_file, self._file_pos, n)
+            else:
+                x = self._file.read(n)
         except (RuntimeError, ValueError, OSError) as exc:
             raise AudioFileError(f"{self.info.path}: read failed ({_reason(exc)})") from exc
         if not np.isfinite(x).all():
@@ -344,6 +358,8 @@ class SourceReader:
 
     def close(self) -> None:
         self._file.close()
+        if self._raw_file is not None:
+            self._raw_file.close()
 
 
 def check_output_format(path: Path) -> None:

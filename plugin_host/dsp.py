@@ -13,8 +13,9 @@ use the torch twin's band-major ``[..., F, N]``; the frame-major chunk methods
 produces them, for the streaming renderer (``plugin_host/pipeline.py``). The whole-clip
 methods are built from the chunk methods.
 
-FFTs use ``scipy.fft`` (measured here: 0.08 s vs numpy 2.4's 2.5 s for the frames of
-8 × 60 s at n_fft 2048).
+FFTs are scipy's pocketfft (:mod:`plugin_host.fft`; measured here: 0.08 s vs numpy 2.4's
+2.5 s for the frames of 8 × 60 s at n_fft 2048). The streaming renderer's FFTs write into
+its preallocated buffers (``out=``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.fft
+
+from plugin_host import fft
 
 FEATURE_EPS = 1e-8  # log features: log(band power + FEATURE_EPS), as model/dsp.py
 ENVELOPE_FLOOR = 1e-11  # samples whose Σ window² is below this are not divided (left as is)
@@ -31,8 +33,8 @@ ENVELOPE_FLOOR = 1e-11  # samples whose Σ window² is below this are not divide
 class HostDSP:
     """STFT / features / mix / iSTFT for one model's DSP parameters (all float32).
 
-    workers: threads of each ``scipy.fft`` call (-1: ``os.cpu_count()``; ``load_model``
-    passes the cores this process may use)."""
+    workers: threads of each FFT (-1: ``os.cpu_count()``; ``load_model`` passes the cores
+    this process may use)."""
 
     def __init__(self, n_fft: int, hop: int, edges: Sequence[int], workers: int = -1) -> None:
         if n_fft % hop:
@@ -49,6 +51,7 @@ class HostDSP:
         self.bins_to_band = np.repeat(np.arange(self.n_bands), np.diff(self.edges))
         self.band_sizes = np.diff(self.edges).astype(np.float32)
         self._inv_sizes = (1.0 / self.band_sizes).astype(np.float32)  # [K]
+        self._pair_edges = 2 * self.edges[:-1]  # band starts in the (re, im) float32 view
         self._pair_sizes = 2 * np.diff(self.edges)  # float32 values per band: (re, im) pairs
         w2 = self.window.astype(np.float64) ** 2
         self._w2 = w2
@@ -58,45 +61,61 @@ class HostDSP:
         return 1 + n_samples // self.hop
 
     # ------------------------------------------------------------ frame-major chunks
-    def stft_frames(self, x: np.ndarray) -> np.ndarray:
+    def stft_frames(
+        self,
+        x: np.ndarray,
+        out: np.ndarray | None = None,
+        windowed: np.ndarray | None = None,
+        workers: int | None = None,
+    ) -> np.ndarray:
         """Spectra of consecutive frames: x float32 [..., (n - 1)·hop + n_fft] (the samples
         of n frames, frame i starting at i·hop) -> complex64 [..., n, F].
 
         One pass writes the windowed frames (float32: the strided view of ``x`` times the
-        window), which the FFT then transforms in place of a copy (``overwrite_x``)."""
+        window) into ``windowed`` (float32 [..., n, n_fft], scratch; allocated when None),
+        which the FFT transforms into ``out`` (complex64 [..., n, F], any strides; allocated
+        when None) on ``workers`` threads (None: ``self.workers``)."""
         x = np.asarray(x, np.float32)
         frames = np.lib.stride_tricks.sliding_window_view(x, self.n_fft, axis=-1)[
             ..., :: self.hop, :
         ]  # [..., n, n_fft], a view
-        windowed = np.multiply(frames, self.window)  # float32 [..., n, n_fft]
-        spec = scipy.fft.rfft(windowed, axis=-1, workers=self.workers, overwrite_x=True)
-        return spec.astype(np.complex64, copy=False)
+        windowed = np.multiply(frames, self.window, out=windowed)
+        return fft.rfft(windowed, self.workers if workers is None else workers, out)
 
     @staticmethod
-    def power(spec: np.ndarray) -> np.ndarray:
-        """|X|²: complex64 [...] -> float32 [...] (|X| is SIMD, re² + im² is not; the
-        square is taken in place: one array allocated)."""
-        p = np.abs(spec)
+    def power(spec: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """|X|²: complex64 [...] -> float32 [...] (|X| is SIMD, re² + im² of the float32
+        view measured 1.5x slower; the square is taken in place, into ``out`` when given)."""
+        p = np.abs(spec, out=out)
         return np.square(p, out=p)
 
-    def channel_power(self, spec: np.ndarray) -> np.ndarray:
-        """Σ over channels of |X|²: complex64 [..., C, n, F] -> float32 [..., n, F] (the
-        channels added into the first one's |X|²: no further array allocated)."""
-        p = self.power(spec)
-        total = p[..., 0, :, :]
+    def channel_power(
+        self, spec: np.ndarray, out: np.ndarray | None = None, scratch: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Σ over channels of |X|²: complex64 [..., C, n, F] -> float32 [..., n, F], into
+        ``out`` when given; ``scratch`` (float32 [..., C, n, F]) holds the channels' |X|²
+        (allocated when None)."""
+        p = self.power(spec, out=scratch)
+        if out is None:
+            out = p[..., 0, :, :]  # the channels added into the first one's |X|²
+        else:
+            out[...] = p[..., 0, :, :]
         for ch in range(1, p.shape[-3]):
-            total += p[..., ch, :, :]
-        return total
+            out += p[..., ch, :, :]
+        return out
 
-    def band_mean(self, power_sum: np.ndarray, channels: int) -> np.ndarray:
+    def band_mean(
+        self, power_sum: np.ndarray, channels: int, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Σ_channels |X|² [..., n, F] of ``channels`` channels (:meth:`channel_power`) ->
-        mean |X|² per band over its bins and the channels: float32 [..., n, K].
+        mean |X|² per band over its bins and the channels: float32 [..., n, K] (into
+        ``out`` when given).
 
         One segment reduction over bins (``np.add.reduceat`` at the band edges); the
         mean's divisor (channels · bins per band) is applied to the small result."""
-        band = np.add.reduceat(power_sum, self.edges[:-1], axis=-1)
+        band = np.add.reduceat(power_sum, self.edges[:-1], axis=-1, out=out)
         band *= self._inv_sizes * np.float32(1.0 / channels)
-        return band.astype(np.float32, copy=False)
+        return band
 
     def band_power_frames(self, power: np.ndarray) -> np.ndarray:
         """power float32 [..., C, n, F] (|X|² per channel) -> mean |X|² per band over its
@@ -116,48 +135,68 @@ class HostDSP:
         overwrite: bool = False,
     ) -> np.ndarray:
         """Y = M_in · X_in + M_tg · X_tg; spectra [..., C, n, F], masks [..., n, K].
-        ``overwrite=True`` masks the spectra in place (the streaming renderer no longer
-        needs them: two fewer copies of a chunk)."""
+        ``overwrite=True`` masks the spectra in place and returns ``spec_in`` holding Y
+        (the streaming renderer no longer needs them): :meth:`mix_pairs`."""
         if not overwrite:
             m_in = self.expand_frames(input_mask)[..., None, :, :]
             m_tg = self.expand_frames(target_mask)[..., None, :, :]
             return m_in * spec_in + m_tg * spec_tg
-        for spec, mask in ((spec_in, input_mask), (spec_tg, target_mask)):
-            # complex64 [..., C, n, F] seen as float32 (re, im) pairs [..., C, n, 2F], times
-            # the mask repeated over both: a float32 product, same values as complex × real
+        return self.mix_pairs(spec_in, spec_tg, self.pair_mask(input_mask),
+                              self.pair_mask(target_mask))  # fmt: skip
+
+    def pair_mask(self, band_mask: np.ndarray) -> np.ndarray:
+        """Band mask [..., n, K] -> float32 [..., n, 2F]: each band's value over its bins'
+        (re, im) pairs (np.repeat: 0.15 ms for [512, 2F]; np.take into a buffer: 1.25)."""
+        return np.repeat(np.asarray(band_mask, np.float32), self._pair_sizes, axis=-1)
+
+    @staticmethod
+    def mix_pairs(
+        spec_in: np.ndarray, spec_tg: np.ndarray, pairs_in: np.ndarray, pairs_tg: np.ndarray
+    ) -> np.ndarray:
+        """Y = M_in · X_in + M_tg · X_tg in place of ``spec_in`` (returned; ``spec_tg`` is
+        overwritten too): spectra complex64 [..., C, n, F], masks from :meth:`pair_mask`
+        [..., n, 2F]. The spectra seen as float32 (re, im) pairs times the repeated mask: a
+        float32 product, the same values as complex × real."""
+        for spec, mask in ((spec_in, pairs_in), (spec_tg, pairs_tg)):
             pairs = spec.view(np.float32)
-            m = np.repeat(np.asarray(mask, np.float32), self._pair_sizes, axis=-1)
-            np.multiply(pairs, m[..., None, :, :], out=pairs)
+            np.multiply(pairs, mask[..., None, :, :], out=pairs)
         spec_in += spec_tg
         return spec_in
 
-    def synthesize(self, spec: np.ndarray, overwrite: bool = False) -> np.ndarray:
+    def synthesize(
+        self,
+        spec: np.ndarray,
+        out: np.ndarray | None = None,
+        workers: int | None = None,
+    ) -> np.ndarray:
         """Inverse FFT of frames times the window: complex64 [..., n, F] -> float32
-        [..., n, n_fft], ready for :meth:`overlap_add`. ``overwrite=True`` lets the FFT
-        use ``spec`` as scratch (the streaming renderer no longer needs it)."""
-        seg = scipy.fft.irfft(
-            spec, n=self.n_fft, axis=-1, workers=self.workers, overwrite_x=overwrite
-        )
-        seg = seg.astype(np.float32, copy=False)
+        [..., n, n_fft], ready for :meth:`overlap_add` (into ``out`` when given), on
+        ``workers`` threads (None: ``self.workers``)."""
+        seg = fft.irfft(spec, self.n_fft, self.workers if workers is None else workers, out)
         seg *= self.window
         return seg
 
-    def overlap_add(self, seg: np.ndarray, tail: np.ndarray | None = None) -> np.ndarray:
+    def overlap_add(
+        self, seg: np.ndarray, tail: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Windowed frames [..., n, n_fft] (:meth:`synthesize`) added at ``i · hop`` into
         float32 [..., (n - 1 + r) · hop] (r = n_fft / hop), after ``tail``
         [..., (r - 1) · hop]: the last samples of the previous chunk's sum, which the first
         frames here still reach. The first ``n · hop`` samples are final; the rest is the
-        next chunk's tail."""
+        next chunk's tail. ``out``: float32 [..., m, hop] storage with m >= n - 1 + r
+        (allocated when None; ``tail`` must not overlap it)."""
         lead, n, r, hop = seg.shape[:-2], seg.shape[-2], self.ratio, self.hop
         parts = seg.reshape(*lead, n, r, hop)
-        slots = np.empty((*lead, n - 1 + r, hop), np.float32)  # hop-sized slots
+        if out is None:
+            out = np.empty((*lead, n - 1 + r, hop), np.float32)
+        slots = out[..., : n - 1 + r, :]  # hop-sized slots
         slots[..., :n, :] = parts[..., 0, :]  # segment 0 of frame i: slot i (no zero pass)
         slots[..., n:, :] = 0.0
         if tail is not None:
             slots[..., : r - 1, :] += tail.reshape(*lead, r - 1, hop)
         for j in range(1, r):  # segment j of frame i lands in slot i + j
             slots[..., j : j + n, :] += parts[..., j, :]
-        return slots.reshape(*lead, -1)
+        return slots.reshape(*lead, -1)  # a view when out is C-contiguous
 
     def window_envelope(self, n_frames: int, lo: int, hi: int) -> np.ndarray:
         """The iSTFT's normaliser for samples ``[lo, hi)`` of a clip of ``n_frames`` frames

@@ -7,6 +7,11 @@ the audible source through at its own level instead: :class:`PassThroughModel` r
 core by fixed masks (1 for the kept source, 0 for the other), so the streamed STFT and
 overlap-add give back the kept source to float32 rounding and the report stays defined.
 Pairs within ``SILENT_BELOW_DB`` of each other render exactly as before (nothing changes).
+
+The pre-pass reads both files once more than the render does. For a WAV of 32-bit float or
+16-bit PCM samples it reads them as they lie in the file (:mod:`plugin_host.wav_raw`),
+without decoding; other files are decoded by pedalboard (same samples:
+:func:`decoded_mean_power`).
 """
 
 from __future__ import annotations
@@ -20,13 +25,32 @@ from pedalboard.io import AudioFile
 
 from plugin_host.audio_io import AudioFileError, AudioInfo
 from plugin_host.runtime import LoadedModel
+from plugin_host.wav_raw import RawWav
 
 SILENT_BELOW_DB = 40.0  # a source this far below the other counts as silent
 _BLOCK = 1 << 16  # samples per read of the pre-pass
+_MAP_BLOCK = 1 << 20  # values per dot product of a mapped WAV (4 MB of float32)
 
 
 def mean_power(info: AudioInfo) -> float:
-    """Mean of x² over every sample and channel of the file's audio (linear, full scale 1)."""
+    """Mean of x² over every sample and channel of the file's audio (linear, full scale 1):
+    read as stored for a WAV of 32-bit float or 16-bit PCM (:class:`RawWav`), else
+    decoded."""
+    raw = RawWav.of(info)
+    if raw is None:
+        return decoded_mean_power(info)
+    count = info.frames * info.channels
+    total = 0.0
+    for s in range(0, count, _MAP_BLOCK):
+        data = raw.values(s, min(_MAP_BLOCK, count - s))  # dropped after its dot
+        block = np.asarray(data, np.float32)
+        total += float(np.dot(block, block))
+        del data, block
+    return total / count / (raw.scale * raw.scale)
+
+
+def decoded_mean_power(info: AudioInfo) -> float:
+    """:func:`mean_power` of the samples pedalboard decodes (any format it reads)."""
     total, count = 0.0, 0
     try:
         with AudioFile(str(info.path)) as f:

@@ -10,9 +10,12 @@ STFT is a running overlap-add, so every chunk is computed with enough context th
 frames equal the whole render's, and the Hann windows of the overlap-add crossfade one chunk
 into the next. The result matches ``process`` to float32 rounding (tests/test_host_render.py
 states the tolerance). Every DSP step is one of ``HostDSP``'s frame-major chunk methods
-(``stft_frames``, ``band_power_frames``, ``mix_frames``, ``synthesize``, ``overlap_add``,
-``window_envelope``); arrays inside the stream are frame-major ``[C, N, F]`` (what the FFT
-produces) to avoid transposing copies.
+(``stft_frames``, ``channel_power``, ``band_mean``, ``mix_pairs``, ``synthesize``,
+``overlap_add``, ``window_envelope``); arrays inside the stream are frame-major ``[C, N, F]``
+(what the FFT produces) to avoid transposing copies. The frames a chunk shares with the
+next (its right context and the next one's left context) are kept, not recomputed
+(:class:`plugin_host.frame_store.FrameStore`), and every per-chunk array lives in buffers
+allocated once.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from plugin_host.frame_store import FFT_BATCH, FrameStore, lanes_for
 from plugin_host.runtime import LoadedModel, ModelMetadata
 
 # Frames per chunk of the streamed render (512 frames = 5.9 s at hop 512 / 44.1 kHz), at
@@ -104,6 +108,8 @@ class FrameBlock:
     channels;
     band_in, band_tg, band_out: float32 [n, K], mean |X|² per band (over its bins and the
     channels: the core's features before the log); input_mask, target_mask: float32 [n, K].
+    The arrays may be views of the agent's buffers: valid during the ``on_frames`` call
+    only (reduce or copy them there).
     """
 
     start: int
@@ -130,12 +136,13 @@ class Emitted:
 
 
 class SampleBuffer:
-    """A window ``[start, end)`` of one stream of ``total`` samples: float32 [C, cap] storage,
-    appended at the end and dropped from the front; reads outside ``[0, total)`` are zeros."""
+    """A window ``[start, end)`` of one stream of ``total`` samples: float32 [C, cap] storage
+    (``capacity`` samples at first, grown when an append needs more), appended at the end
+    and dropped from the front; reads outside ``[0, total)`` are zeros."""
 
-    def __init__(self, channels: int, total: int) -> None:
+    def __init__(self, channels: int, total: int, capacity: int = 1 << 16) -> None:
         self.channels, self.total = channels, total
-        self._data = np.zeros((channels, 1 << 16), np.float32)
+        self._data = np.empty((channels, max(1, min(capacity, total))), np.float32)
         self._off = 0  # storage index of global sample `start`
         self._len = 0
         self.start = 0
@@ -152,7 +159,7 @@ class SampleBuffer:
             self._data[:, : self._len] = self._data[:, self._off : self._off + self._len]
             self._off = 0
             if self._len + n > self._data.shape[1]:
-                grown = np.zeros((self.channels, 2 * (self._len + n)), np.float32)
+                grown = np.empty((self.channels, 2 * (self._len + n)), np.float32)
                 grown[:, : self._len] = self._data[:, : self._len]
                 self._data = grown
         self._data[:, self._off + self._len : self._off + self._len + n] = x[:, :n]
@@ -216,11 +223,24 @@ class StreamingAgent:
         self.n_frames = dsp.n_frames(total)
         self.balance = frame_balance(balance, self.n_frames)  # [N]
         model.check_balance(self.balance)
-        self._in = SampleBuffer(channels, total)
-        self._tg = SampleBuffer(channels, total)
+        # what one step reads (its frames' samples) plus a 1.5 s piece fed ahead of it
+        held = (self.chunk_frames + 2 * self.context + 1) * self.hop + self.n_fft + (1 << 16)
+        self._in = SampleBuffer(channels, total, held)
+        self._tg = SampleBuffer(channels, total, held)
         self._next = 0  # first frame not yet rendered
         self._tail = np.zeros((channels, self.n_fft - self.hop), np.float32)
         self._emitted = 0  # output samples finished so far
+        cap = min(self.n_frames, self.chunk_frames + 2 * self.context)  # frames per step
+        own = min(self.n_frames, self.chunk_frames)  # a chunk's own frames
+        self._lanes = lanes_for(dsp)  # threads for independent batches and channels
+        self._frames = FrameStore(dsp, channels, cap, self._lanes)
+        self._seg = np.empty((channels, min(own, FFT_BATCH), self.n_fft), np.float32)
+        self._slots = np.empty((channels, own - 1 + dsp.ratio, self.hop), np.float32)
+        # inside the clip the iSTFT's normaliser repeats every hop samples: one copy of it
+        # (phase 0 at sample _env_lo), sliced per chunk instead of rebuilt
+        self._env_lo = (dsp.ratio - 1) * self.hop - self.pad  # first sample all frames reach
+        period = dsp.window_envelope(dsp.ratio + 1, self._env_lo, self._env_lo + self.hop)
+        self._env_tile = np.tile(period, own + 1)  # the span of a chunk, plus one hop
 
     @property
     def done(self) -> bool:
@@ -246,43 +266,71 @@ class StreamingAgent:
             out.append(self._step(a, b))
         return out
 
+    def _read(self, out: np.ndarray, s0: int) -> None:
+        """Both sources' samples ``[s0, s0 + L)`` into ``out`` [2, C, L] (zeros outside)."""
+        self._in.read_into(out[0], s0)
+        self._tg.read_into(out[1], s0)
+
     def _step(self, a: int, b: int) -> Emitted:
-        dsp, c = self.model.dsp, self.channels
+        dsp, c, fs = self.model.dsp, self.channels, self._frames
         c0 = max(0, a - self.context)
         c1 = min(self.n_frames, b + self.context)
-        nf, s0 = c1 - c0, c0 * self.hop - self.pad
-        # samples of frames c0..c1-1 (frame i spans [i*hop - pad, i*hop + pad)), both clips
-        x = np.empty((2, c, (nf - 1) * self.hop + self.n_fft), np.float32)
-        self._in.read_into(x[0], s0)
-        self._tg.read_into(x[1], s0)
-        spec = dsp.stft_frames(x)  # [2, C, nf, F]
-        power = dsp.channel_power(spec)  # [2, nf, F], summed over channels
-        band = dsp.band_mean(power, c)  # [2, nf, K]
-        feat = dsp.log_features(band).transpose(0, 2, 1)  # [2, K, nf]
+        fs.advance(c0, c1, self._read)  # frames c0..c1-1 of both sources
+        feat = dsp.log_features(fs.band[:, : c1 - c0]).transpose(0, 2, 1)  # [2, K, nf]
         m_in, m_tg = self.model.core(feat[0:1], feat[1:2], self.balance[None, c0:c1])
         i0, i1 = a - c0, b - c0  # the chunk's own frames inside the context
         mask_in = np.ascontiguousarray(m_in[0, :, i0:i1].T)  # [n, K]
         mask_tg = np.ascontiguousarray(m_tg[0, :, i0:i1].T)
-        spec_out = dsp.mix_frames(
-            spec[0, :, i0:i1], spec[1, :, i0:i1], mask_in, mask_tg, overwrite=True
-        )
-        if self.on_frames is not None:
-            p_out = dsp.channel_power(spec_out)  # [n, F]
+        # the own frames' spectra are not needed after this (later chunks keep only their
+        # band powers): masked in place, the input's slice then holds the output [C, n, F];
+        # each channel mixed and inverted on its own lane
+        n = b - a
+        p_out = np.empty((c, n, fs.power.shape[-1]), np.float32) if self.on_frames else None
+        workers = self._lanes.fft_workers(dsp, c)
+
+        pairs_in, pairs_tg = dsp.pair_mask(mask_in), dsp.pair_mask(mask_tg)  # [n, 2F]
+
+        def channel(ch: int) -> None:
+            spec_out = dsp.mix_pairs(fs.spec[0, ch : ch + 1, i0:i1],
+                                     fs.spec[1, ch : ch + 1, i0:i1], pairs_in, pairs_tg)  # fmt: skip
+            if p_out is not None:
+                dsp.power(spec_out[0], out=p_out[ch])
+            self._synthesize(ch, spec_out[0], workers)
+
+        self._lanes.run(channel, c)
+        if self.on_frames is not None and p_out is not None:
+            power_out = p_out[0]  # Σ over channels, as the sources' powers
+            for ch in range(1, c):
+                power_out += p_out[ch]
             self.on_frames(
                 FrameBlock(
-                    a, b, power[0, i0:i1], power[1, i0:i1], p_out,
-                    band[0, i0:i1], band[1, i0:i1], dsp.band_mean(p_out, c),
+                    a, b, fs.power[0, i0:i1], fs.power[1, i0:i1], power_out,
+                    fs.band[0, i0:i1], fs.band[1, i0:i1], dsp.band_mean(power_out, c),
                     mask_in, mask_tg,
                 )
             )  # fmt: skip
-        return self._overlap_add(a, b, spec_out)
+        return self._emit(a, b)
 
-    def _overlap_add(self, a: int, b: int, spec_out: np.ndarray) -> Emitted:
-        """Inverse STFT of frames [a, b) into the running overlap-add; returns the samples no
-        later frame touches (all remaining ones after the last frame)."""
-        dsp, c, n, hop = self.model.dsp, self.channels, b - a, self.hop
-        # acc starts at sample a*hop - pad; spec_out is not needed after the inverse FFT
-        acc = dsp.overlap_add(dsp.synthesize(spec_out, overwrite=True), self._tail)
+    def _synthesize(self, ch: int, spec: np.ndarray, workers: int) -> None:
+        """Inverse STFT of channel ``ch``'s frames [a, b) (spec complex64 [n, F]) into its overlap-add slots, after the previous chunk's tail. In batches of
+        frames (their inverse FFTs stay in cache), each added after the partial sums the
+        previous batch left in the slots it shares with this one."""
+        dsp, r, batch = self.model.dsp, self.model.dsp.ratio, self._seg.shape[1]
+        slots, seg_buf = self._slots[ch], self._seg[ch]  # [m, hop], [batch, n_fft]
+        tail = self._tail[ch]
+        for i in range(0, spec.shape[0], batch):
+            j = min(spec.shape[0], i + batch)
+            seg = dsp.synthesize(spec[i:j], out=seg_buf[: j - i], workers=workers)
+            if i:
+                tail = slots[i : i + r - 1].copy()
+            dsp.overlap_add(seg, tail, out=slots[i:])
+
+    def _emit(self, a: int, b: int) -> Emitted:
+        """The overlap-add of frames [a, b) (in the slots): returns the samples no later
+        frame touches (all remaining ones after the last frame)."""
+        c, n, hop = self.channels, b - a, self.hop
+        dsp = self.model.dsp
+        acc = self._slots[:, : n - 1 + dsp.ratio].reshape(c, -1)  # from sample a*hop - pad
         last = b == self.n_frames
         keep = acc.shape[1] if last else n * hop
         self._tail = acc[:, keep:].copy()
@@ -290,7 +338,7 @@ class StreamingAgent:
         lo = max(g0, self._emitted)
         hi = max(lo, min(g0 + keep, self.total))
         # a new C-contiguous array: callers hand it to pedalboard and the writer
-        out = acc[:, lo - g0 : hi - g0] / dsp.window_envelope(self.n_frames, lo, hi)
+        out = acc[:, lo - g0 : hi - g0] / self._envelope(lo, hi)
         x_in = np.empty((c, hi - lo), np.float32)
         x_tg = np.empty((c, hi - lo), np.float32)
         self._in.read_into(x_in, lo)
@@ -301,6 +349,23 @@ class StreamingAgent:
         self._in.drop_before(min(drop, hi))
         self._tg.drop_before(min(drop, hi))
         return Emitted(lo, out, x_in, x_tg)
+
+    def _envelope(self, lo: int, hi: int) -> np.ndarray:
+        """``HostDSP.window_envelope`` of samples [lo, hi): slices of the periodic copy
+        where every frame reaches them, the clip's edges (the first (r - 1)·hop - pad
+        samples, and from the last frame on) computed."""
+        hop, dsp = self.hop, self.model.dsp
+        a = min(hi, max(lo, self._env_lo))  # [a, b): inside the clip
+        b = max(a, min(hi, self.n_frames * hop - self.pad))
+        phase = (a - self._env_lo) % hop
+        if phase + b - a > self._env_tile.shape[0]:  # longer than a chunk: computed
+            return dsp.window_envelope(self.n_frames, lo, hi)
+        inside = self._env_tile[phase : phase + b - a]
+        if a == lo and b == hi:
+            return inside
+        edges = (dsp.window_envelope(self.n_frames, lo, a),
+                 dsp.window_envelope(self.n_frames, b, hi))  # fmt: skip
+        return np.concatenate([edges[0], inside, edges[1]])
 
 
 def process_chunked(

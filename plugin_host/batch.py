@@ -175,7 +175,7 @@ def _render_with(
     model: LoadedModel, kwargs: dict[str, Any], common: dict[str, Any]
 ) -> dict[str, Any]:
     """Render one row: its cells over the batch's ``common`` settings (``overwrite``,
-    ``report``, ``output_gain_db``); a missing output folder is created first."""
+    ``report``, ``output_gain_db``, ``share_calibration``); a missing output folder is created first."""
     args = dict(kwargs)
     output = Path(args["output_path"])
     gain = args.pop("output_gain_db", common["output_gain_db"])
@@ -183,7 +183,8 @@ def _render_with(
         args["output_gain_db"] = gain
     report_path = str(sidecar_path(output, ".json")) if common["report"] else None
     make_folder(output, "output")
-    return render(model=model, report_path=report_path, overwrite=common["overwrite"], **args)
+    return render(model=model, report_path=report_path, overwrite=common["overwrite"],
+                  share_calibration=common["share_calibration"], **args)  # fmt: skip
 
 
 def make_folder(path: Path, what: str) -> None:
@@ -235,14 +236,17 @@ def run_batch(
     provider: str = "auto",
     output_gain_db: float = 0.0,
     show_progress: bool = True,
+    share_calibration: bool = False,
 ) -> tuple[list[Row], dict[int, dict[str, Any] | str]]:
     """Render every row; returns the rows and, per line number, a report or an error.
 
-    output_gain_db: gain (dB) after the output chain for rows without their own cell."""
+    output_gain_db: gain (dB) after the output chain for rows without their own cell;
+    share_calibration: every row's masked share follows its knob (render's option)."""
     rows = read_manifest(manifest)
     results: dict[int, dict[str, Any] | str] = {r.line: r.error for r in rows if r.error}
     todo = [r for r in rows if not r.error]
-    common = {"overwrite": overwrite, "report": report, "output_gain_db": output_gain_db}
+    common = {"overwrite": overwrite, "report": report, "output_gain_db": output_gain_db,
+              "share_calibration": share_calibration}  # fmt: skip
     from tqdm import tqdm
 
     bar = tqdm(total=len(todo), unit="clip", file=sys.stderr, disable=not show_progress)
@@ -318,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gain after the output chain, for rows without an output_gain_db "
                         "cell (default 0)")  # fmt: skip
     add_provider_argument(p)
+    p.add_argument("--share-calibration", action="store_true",
+                   help="every row's masked share follows its balance (as render's flag)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -345,6 +351,7 @@ def main(argv: list[str]) -> int:
             report=not args.no_report,
             provider=args.provider,
             output_gain_db=args.output_gain_db,
+            share_calibration=args.share_calibration,
             show_progress=not args.quiet,
         )
     except (ManifestError, ModelLoadError, RenderError, NoBundledModelError) as exc:

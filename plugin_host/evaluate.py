@@ -57,11 +57,14 @@ GAIN_RANGE_DB = (-60.0, 60.0)  # input gains, dB
 @dataclass(frozen=True)
 class EvaluateConfig:
     """balances: knob settings in [0, 1]; input_gains_db: gains (dB) applied to every INPUT,
-    one condition each; provider: ONNX Runtime provider (``auto``, ``cpu``, ``cuda``)."""
+    one condition each; provider: ONNX Runtime provider (``auto``, ``cpu``, ``cuda``);
+    share_calibration: render with the host's share calibration
+    (:mod:`plugin_host.share_calibration`)."""
 
     balances: tuple[float, ...] = (0.25, 0.5, 0.75)
     input_gains_db: tuple[float, ...] = (0.0,)
     provider: str = "auto"
+    share_calibration: bool = False
 
     def __post_init__(self) -> None:
         _check_values("balance", self.balances, BALANCE_RANGE, EvaluateError)
@@ -174,7 +177,8 @@ def evaluate(
                 baselines = _baseline_measures(x_in, x_tg, loaded, pair)
                 for knob in cfg.balances:
                     report = render(source, pair.target, loaded, scratch / "render.wav",
-                                    balance=knob, overwrite=True)  # fmt: skip
+                                    balance=knob, overwrite=True,
+                                    share_calibration=cfg.share_calibration)  # fmt: skip
                     row: dict[str, Any] = {
                         "pair": pair.name,
                         "input": str(pair.input),
@@ -202,6 +206,7 @@ def evaluate(
         "pairs": [p.name for p in pairs],
         "balances": list(cfg.balances),
         "input_gains_db": list(cfg.input_gains_db),
+        "share_calibration": cfg.share_calibration,
         "plain_sum_balance": PLAIN_SUM_BALANCE,
         "honest_within": HONEST_WITHIN,
         "seconds": round(time.perf_counter() - started, 3),
@@ -245,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-gain-db", type=_float_list(GAIN_RANGE_DB), default=(0.0,),
                    help="gains applied to every INPUT before rendering, dB, comma-separated "
                    "(default 0; e.g. 0,12,-12)")  # fmt: skip
+    p.add_argument("--share-calibration", action="store_true",
+                   help="render with the host's share calibration (as render's flag)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the result as JSON, not tables")
     p.add_argument("--out", help="also write the result JSON to this file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
@@ -284,7 +291,8 @@ def main(argv: list[str]) -> int:
 
     try:
         out = _check_out(args.out, args.overwrite)
-        cfg = EvaluateConfig(tuple(args.balance), tuple(args.input_gain_db), args.provider)
+        cfg = EvaluateConfig(tuple(args.balance), tuple(args.input_gain_db), args.provider,
+                             args.share_calibration)  # fmt: skip
         model, _ = resolve_model(args.model)
         result = evaluate(args.pairs, model, cfg, on_progress)
         if out is not None:

@@ -161,6 +161,7 @@ def run(
         progress=progress,
         cancel=cancel,
         allow_roots=state.roots,
+        share_calibration=state.config.share_calibration,
         **dict(request.musical),
     )
 

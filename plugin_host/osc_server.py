@@ -200,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--queue-size", type=int, default=8, help="renders that may wait (default 8)")
     p.add_argument("--progress-hz", type=float, default=10.0, help="max progress messages/s/job")
+    p.add_argument("--share-calibration", action="store_true",
+                   help="every render's masked share follows the balance (as render's flag)")  # fmt: skip
     p.add_argument("-v", "--verbose", action="store_true", help="log every failure")
     return p
 
@@ -220,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             allow=tuple(args.allow),
             queue_size=args.queue_size,
             progress_hz=args.progress_hz,
+            share_calibration=args.share_calibration,
         )
         server = OscServer(config)
     except (ValueError, PathRefused, ModelLoadError, RenderError, OSError) as exc:

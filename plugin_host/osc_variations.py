@@ -125,4 +125,5 @@ def run(
         align=request.align, overwrite=request.overwrite, allow_roots=state.roots,
         progress=progress, cancel=cancel, on_report=on_report, chain=request.chain,
         output_gain_db=request.output_gain_db,
+        share_calibration=state.config.share_calibration,
     )  # fmt: skip

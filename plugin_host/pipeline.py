@@ -27,6 +27,7 @@ import numpy as np
 
 from plugin_host.frame_store import FFT_BATCH, FrameStore, lanes_for
 from plugin_host.runtime import LoadedModel, ModelMetadata
+from plugin_host.share_calibration import ShareCalibrationConfig, ShareCalibrator
 
 # Frames per chunk of the streamed render (512 frames = 5.9 s at hop 512 / 44.1 kHz), at
 # least 4x the core's context so recomputed context frames cost <= 50 %. Measured on 2 cores
@@ -65,11 +66,16 @@ def frame_balance(balance: float | np.ndarray, n_frames: int) -> np.ndarray:
 
 
 def process(
-    model: LoadedModel, input: np.ndarray, target: np.ndarray, balance: float | np.ndarray = 0.5
+    model: LoadedModel,
+    input: np.ndarray,
+    target: np.ndarray,
+    balance: float | np.ndarray = 0.5,
+    calibration: ShareCalibrationConfig | None = None,
 ) -> PipelineResult:
     """input, target: float32 [C, T] (same shape, C = 1 or 2) at ``model.metadata.sample_rate``;
     balance: a float, or float32 [N] per STFT frame (N = 1 + T // hop; frame i is centred
-    on sample i · hop)."""
+    on sample i · hop); calibration: correct the masks so the masked share follows the knob
+    (:mod:`plugin_host.share_calibration`; None: the core's masks as they are)."""
     if input.ndim != 2 or input.shape != target.shape or input.shape[0] not in (1, 2):
         raise ValueError(
             f"input and target must be [C, T] with C in (1, 2) and one shape, got {input.shape} and {target.shape}"
@@ -80,12 +86,21 @@ def process(
     model.check_balance(bal)
     spec_in = dsp.stft(np.asarray(input, np.float32)[None])
     spec_tg = dsp.stft(np.asarray(target, np.float32)[None])
-    feat_in = dsp.log_features(dsp.band_power(spec_in))
-    feat_tg = dsp.log_features(dsp.band_power(spec_tg))
-    m_in, m_tg = model.core(feat_in, feat_tg, bal[None])
+    band_in, band_tg = dsp.band_power(spec_in), dsp.band_power(spec_tg)  # [1, K, N]
+    m_in, m_tg = model.core(dsp.log_features(band_in), dsp.log_features(band_tg), bal[None])
+    if calibration is not None:
+        cal = calibrator(model, calibration)
+        c_in, c_tg = cal.apply(m_in[0].T, m_tg[0].T, band_in[0].T, band_tg[0].T, bal)
+        m_in, m_tg = np.ascontiguousarray(c_in.T)[None], np.ascontiguousarray(c_tg.T)[None]
     spec_out = dsp.mix(spec_in, spec_tg, m_in, m_tg)
     audio = dsp.istft(spec_out, t)[0]
     return PipelineResult(audio, m_in[0], m_tg[0], spec_in[0], spec_tg[0], spec_out[0])
+
+
+def calibrator(model: LoadedModel, cfg: ShareCalibrationConfig) -> ShareCalibrator:
+    """A share calibrator on this model's band grid and frame rate."""
+    meta = model.metadata
+    return ShareCalibrator(np.diff(model.dsp.edges), meta.sample_rate / meta.hop, cfg)
 
 
 def context_frames(meta: ModelMetadata) -> int:
@@ -196,7 +211,8 @@ class StreamingAgent:
     order, and calls ``on_frames(FrameBlock)`` for each chunk of frames (the report's
     spectral metrics). Holds at most about ``chunk_frames + 2 * context`` frames.
     balance: a float, or float32 [N] per frame (N = ``n_frames``; each chunk's core call
-    gets the values of its own context frames, so a moving knob stays exact).
+    gets the values of its own context frames, so a moving knob stays exact);
+    calibration: as :func:`process` (exact in chunks too: its smoothing runs in frame order).
     """
 
     def __init__(
@@ -207,6 +223,7 @@ class StreamingAgent:
         balance: float | np.ndarray = 0.5,
         chunk_frames: int | None = None,
         on_frames: Callable[[FrameBlock], None] | None = None,
+        calibration: ShareCalibrationConfig | None = None,
     ) -> None:
         if channels not in (1, 2):
             raise ValueError(f"channels must be 1 or 2, got {channels}")
@@ -223,6 +240,8 @@ class StreamingAgent:
         self.n_frames = dsp.n_frames(total)
         self.balance = frame_balance(balance, self.n_frames)  # [N]
         model.check_balance(self.balance)
+        # frames come in order: the calibrator's smoothing carries from chunk to chunk
+        self._calibrator = calibrator(model, calibration) if calibration is not None else None
         # what one step reads (its frames' samples) plus a 1.5 s piece fed ahead of it
         held = (self.chunk_frames + 2 * self.context + 1) * self.hop + self.n_fft + (1 << 16)
         self._in = SampleBuffer(channels, total, held)
@@ -281,6 +300,10 @@ class StreamingAgent:
         i0, i1 = a - c0, b - c0  # the chunk's own frames inside the context
         mask_in = np.ascontiguousarray(m_in[0, :, i0:i1].T)  # [n, K]
         mask_tg = np.ascontiguousarray(m_tg[0, :, i0:i1].T)
+        if self._calibrator is not None:
+            mask_in, mask_tg = self._calibrator.apply(
+                mask_in, mask_tg, fs.band[0, i0:i1], fs.band[1, i0:i1], self.balance[a:b]
+            )
         # the own frames' spectra are not needed after this (later chunks keep only their
         # band powers): masked in place, the input's slice then holds the output [C, n, F];
         # each channel mixed and inverted on its own lane
@@ -375,13 +398,14 @@ def process_chunked(
     balance: float | np.ndarray = 0.5,
     chunk_frames: int | None = None,
     feed_samples: int = 1 << 16,
+    calibration: ShareCalibrationConfig | None = None,
 ) -> np.ndarray:
     """``process(...).audio`` computed by :class:`StreamingAgent`, fed ``feed_samples`` at a
     time: float32 [C, T] in, float32 [C, T] out (for tests and in-memory callers)."""
     if input.ndim != 2 or input.shape != target.shape or input.shape[0] not in (1, 2):
         raise ValueError(f"input and target must be [C, T] of one shape, got {input.shape}")
     c, t = input.shape
-    agent = StreamingAgent(model, c, t, balance, chunk_frames)
+    agent = StreamingAgent(model, c, t, balance, chunk_frames, calibration=calibration)
     parts: list[np.ndarray] = []
     for s in range(0, t, feed_samples):
         agent.feed(input[:, s : s + feed_samples], target[:, s : s + feed_samples])

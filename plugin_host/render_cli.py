@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="balance automation: CSV (time,value rows; header bars,value for bars) "
                    "or JSON ({\"unit\": \"s\"|\"bars\", \"points\": [[t, v], ...]}); "
                    "excludes --balance")  # fmt: skip
+    p.add_argument("--share-calibration", action="store_true",
+                   help="correct the two masks so the input's share of the masked energy "
+                   "follows the balance (a slow, limited gain after the model)")  # fmt: skip
     p.add_argument(
         "--align",
         choices=ALIGN_MODES,
@@ -183,6 +186,7 @@ def main(argv: list[str]) -> int:
                 align=args.align,
                 transpose=args.transpose[0],
                 timeline=args.timeline,
+                share_calibration=args.share_calibration,
                 output_gain_db=args.output_gain_db,
                 report_path=report_path,
                 plot_path=plot_path,
@@ -218,6 +222,7 @@ def _variations(args: argparse.Namespace, show: bool) -> int:
                 overwrite=args.overwrite,
                 provider=args.provider, chain=args.chain, fit=args.fit,
                 output_gain_db=args.output_gain_db, progress=on_progress,
+                share_calibration=args.share_calibration,
             )  # fmt: skip
     except (RenderError, NoBundledModelError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

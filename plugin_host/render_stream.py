@@ -21,6 +21,7 @@ from plugin_host.chain import Chain, SectionStream
 from plugin_host.pipeline import Emitted, FrameBlock, StreamingAgent
 from plugin_host.report import ReportAccumulator
 from plugin_host.runtime import LoadedModel
+from plugin_host.share_calibration import ShareCalibrationConfig
 from plugin_host.timeline import TimelineAccumulator
 
 READ_BLOCK = 1 << 16  # samples per read at the model's rate (1.5 s at 44.1 kHz)
@@ -63,7 +64,8 @@ class StreamJob:
     """One streamed render: ``total`` samples at the model's rate over ``channels``
     channels; the target looped when ``loop``; ``gain``: linear output gain (from dB);
     ``input_audio``/``target_audio``: float32 [C, T] at the model's rate to stream from
-    memory instead of the file (the musical pre-pass, variations)."""
+    memory instead of the file (the musical pre-pass, variations); ``calibration``: the
+    share calibration after the core (:mod:`plugin_host.share_calibration`), or None."""
 
     model: LoadedModel
     info_in: AudioInfo
@@ -77,6 +79,7 @@ class StreamJob:
     gain: float
     input_audio: np.ndarray | None = None
     target_audio: np.ndarray | None = None
+    calibration: ShareCalibrationConfig | None = None  # the masked share follows the knob
 
 
 class _Sink:
@@ -154,9 +157,8 @@ def stream(
             on_frames(block)
         timer.add("report", t)
 
-    agent = StreamingAgent(
-        job.model, job.channels, job.total, job.balance, job.chunk_frames, frames
-    )
+    agent = StreamingAgent(job.model, job.channels, job.total, job.balance, job.chunk_frames,
+                           frames, job.calibration)  # fmt: skip
     sink = _Sink(job, streams["output_chain"], writer, acc, timer, timeline)
     readers = [
         _reader(job.input_audio, job.info_in, rate, job, loop=False),

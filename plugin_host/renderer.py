@@ -28,7 +28,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -69,6 +69,7 @@ from plugin_host.render_stream import (
 )
 from plugin_host.report import SCHEMA, ReportAccumulator, metadata_hash
 from plugin_host.runtime import LoadedModel, ModelLoadError, load_model
+from plugin_host.share_calibration import ShareCalibrationConfig
 from plugin_host.timeline import Segments, TimelineAccumulator
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class _Settings:
     overwrite: bool
     chunk_frames: int | None
     bar_grid: BarGrid | None = None
+    calibration: ShareCalibrationConfig | None = None
 
 
 def render(
@@ -129,6 +131,7 @@ def render(
     transpose: str | int = "none",
     timeline: str = "auto",
     prepared: MusicalPrep | None = None,
+    share_calibration: bool | ShareCalibrationConfig = False,
 ) -> dict[str, Any]:
     """Render one INPUT/TARGET pair to ``output_path`` and return the report (a JSON-ready
     dict; also written to ``report_path`` when given).
@@ -147,7 +150,9 @@ def render(
     pipeline's); bar_grid: the INPUT's bars when known (the report's ``timeline`` is per
     bar; else the pre-pass's grid, else per second). align (none|tempo), transpose
     (none|auto|semitones), timeline (auto|bars|seconds), prepared (a pre-pass made for
-    this pair, e.g. by variations): :mod:`plugin_host.render_musical`. Raises
+    this pair, e.g. by variations): :mod:`plugin_host.render_musical`; share_calibration:
+    True (default settings) or a config makes the masked share follow the knob
+    (:mod:`plugin_host.share_calibration`; not applied when a source passes through). Raises
     ``RenderError`` for bad input; nothing is written then.
     """
     started = time.perf_counter()
@@ -155,7 +160,7 @@ def render(
     if bar_grid is not None and not isinstance(bar_grid, BarGrid):
         raise TypeError(f"bar_grid must be a BarGrid or None, got {type(bar_grid).__name__}")
     settings = _Settings(balance, fit, float(output_gain_db), gain, overwrite, chunk_frames,
-                         bar_grid)  # fmt: skip
+                         bar_grid, _calibration(share_calibration))  # fmt: skip
     if cancel is not None and cancel.is_set():
         raise RenderCancelled("render cancelled before it started")
     timer = Timer()
@@ -197,6 +202,15 @@ def render(
     log.info("rendered %s in %.2f s (RTF %.4f)", paths.output, report["render_seconds"],
              report["rtf"])  # fmt: skip
     return report
+
+
+def _calibration(value: bool | ShareCalibrationConfig) -> ShareCalibrationConfig | None:
+    if isinstance(value, ShareCalibrationConfig):
+        return value
+    if not isinstance(value, bool):
+        raise TypeError(f"share_calibration must be a bool or a ShareCalibrationConfig, got "
+                        f"{type(value).__name__}")  # fmt: skip
+    return ShareCalibrationConfig() if value else None
 
 
 def _check_args(
@@ -278,9 +292,10 @@ def _run(
     # bar-valued balance curve's; None: per second
     grid = settings.bar_grid or prep.grid
     knob = _frame_balance(settings.balance, model, total, grid)
+    calibration = None if sources.keep else settings.calibration  # nothing to balance
     job = StreamJob(agent_model, info_in, info_tg, chain, knob, channels, total,
                     loop and target_audio is None, settings.chunk_frames, settings.gain,
-                    prep.input, target_audio)  # fmt: skip
+                    prep.input, target_audio, calibration)  # fmt: skip
     acc = ReportAccumulator(rate, meta.n_fft, np.diff(model.dsp.edges))
     timeline = TimelineAccumulator(Segments.of(total, rate, grid), rate, meta.n_fft, meta.hop,
                                    np.diff(model.dsp.edges))  # fmt: skip
@@ -302,6 +317,7 @@ def _run(
                          settings.fit, channels, out_frames, acc)  # fmt: skip
         curve = settings.balance
         report["balance_curve"] = curve.to_dict() if isinstance(curve, BalanceCurve) else None
+        report["share_calibration"] = None if calibration is None else asdict(calibration)
         report["timeline"] = timeline.compute()
         report["output_gain_db"] = settings.gain_db
         report["warnings"] = ([sources.warning] if sources.warning else []) + [*prep.warnings]

@@ -69,6 +69,7 @@ class RenderReport(ClipMeasures):
     measured_at: str
     balance: float
     balance_curve: dict[str, Any] | None
+    share_calibration: dict[str, float] | None  # plugin_host.share_calibration settings
     output_gain_db: float
     fit: str
     chain: dict[str, Any] | None

@@ -8,7 +8,8 @@ follows the knob b over time:
 
 - per frame, the masked energies e_in(t) = Σ_k M_in² · P_in · size_k and e_tg(t) (band
   powers P, bins per band size_k) are smoothed by a causal exponential average of time
-  constant ``time_constant_s`` (carried from chunk to chunk, so a chunked render is exact);
+  constant ``time_constant_s`` (bias-corrected, so the first frames use the average so far;
+  carried from chunk to chunk, so a chunked render is exact);
 - the relative power gain g(t) = (1 − b) · ē_in / (b · ē_tg) that would make the smoothed
   share b is limited to ± ``max_gain_db``;
 - it is split evenly: M_tg · g^(1/4), M_in · g^(−1/4), which keeps the geometric mean of the
@@ -61,18 +62,23 @@ class ShareCalibrator:
         self.cfg = cfg or ShareCalibrationConfig()
         self.sizes = np.asarray(band_sizes, np.float64)
         self.alpha = math.exp(-1.0 / (self.cfg.time_constant_s * frame_rate))
-        self._state: np.ndarray | None = None  # smoothed (e_in, e_tg) after the last frame
+        self._state = np.zeros(2)  # the running sums of (e_in, e_tg) after the last frame
+        self._frames = 0  # frames seen
         self._log_limit = self.cfg.max_gain_db / 10.0 * math.log(10.0)
 
     def _smooth(self, energy: np.ndarray) -> np.ndarray:
-        """energy [2, n] -> its exponential average [2, n], continuing the previous chunk's."""
-        a = self.alpha
-        if self._state is None:  # start from the first frame's own energy
-            self._state = energy[:, 0].copy()
+        """energy [2, n] -> its exponential average [2, n], continuing the previous chunk's.
+
+        Started from zero and divided by 1 − αᵗ after t frames (a bias-corrected average),
+        so the first frames are weighed as an average of all frames so far, not the first
+        frame's energy alone."""
+        a, n = self.alpha, energy.shape[1]
         zi = (a * self._state)[:, None]
         out, _ = lfilter([1.0 - a], [1.0, -a], energy, axis=1, zi=zi)
         self._state = out[:, -1].copy()
-        return out
+        t = self._frames + np.arange(1, n + 1)
+        self._frames += n
+        return out / -np.expm1(t * math.log(a))  # 1 - a**t, exact for small (1 - a) t
 
     def apply(
         self,

@@ -236,7 +236,7 @@ def run_batch(
     provider: str = "auto",
     output_gain_db: float = 0.0,
     show_progress: bool = True,
-    share_calibration: bool = False,
+    share_calibration: bool = True,
 ) -> tuple[list[Row], dict[int, dict[str, Any] | str]]:
     """Render every row; returns the rows and, per line number, a report or an error.
 
@@ -322,8 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gain after the output chain, for rows without an output_gain_db "
                         "cell (default 0)")  # fmt: skip
     add_provider_argument(p)
-    p.add_argument("--share-calibration", action="store_true",
-                   help="every row's masked share follows its balance (as render's flag)")  # fmt: skip
+    p.add_argument("--share-calibration", action=argparse.BooleanOptionalAction, default=True,
+                   help="every row's masked share follows its balance (as render's flag; "
+                   "default on)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 

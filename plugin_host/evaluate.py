@@ -58,13 +58,13 @@ GAIN_RANGE_DB = (-60.0, 60.0)  # input gains, dB
 class EvaluateConfig:
     """balances: knob settings in [0, 1]; input_gains_db: gains (dB) applied to every INPUT,
     one condition each; provider: ONNX Runtime provider (``auto``, ``cpu``, ``cuda``);
-    share_calibration: render with the host's share calibration
-    (:mod:`plugin_host.share_calibration`)."""
+    share_calibration: render with the host's share calibration (the render default;
+    False judges the model's own masks, :mod:`plugin_host.share_calibration`)."""
 
     balances: tuple[float, ...] = (0.25, 0.5, 0.75)
     input_gains_db: tuple[float, ...] = (0.0,)
     provider: str = "auto"
-    share_calibration: bool = False
+    share_calibration: bool = True
 
     def __post_init__(self) -> None:
         _check_values("balance", self.balances, BALANCE_RANGE, EvaluateError)
@@ -250,8 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-gain-db", type=_float_list(GAIN_RANGE_DB), default=(0.0,),
                    help="gains applied to every INPUT before rendering, dB, comma-separated "
                    "(default 0; e.g. 0,12,-12)")  # fmt: skip
-    p.add_argument("--share-calibration", action="store_true",
-                   help="render with the host's share calibration (as render's flag)")  # fmt: skip
+    p.add_argument("--share-calibration", action=argparse.BooleanOptionalAction, default=True,
+                   help="render with the host's share calibration (as render's flag; "
+                   "--no-share-calibration judges the model's own masks)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the result as JSON, not tables")
     p.add_argument("--out", help="also write the result JSON to this file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")

@@ -200,8 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--queue-size", type=int, default=8, help="renders that may wait (default 8)")
     p.add_argument("--progress-hz", type=float, default=10.0, help="max progress messages/s/job")
-    p.add_argument("--share-calibration", action="store_true",
-                   help="every render's masked share follows the balance (as render's flag)")  # fmt: skip
+    p.add_argument("--share-calibration", action=argparse.BooleanOptionalAction, default=True,
+                   help="every render's masked share follows the balance (as render's flag; "
+                   "default on)")  # fmt: skip
     p.add_argument("-v", "--verbose", action="store_true", help="log every failure")
     return p
 

@@ -68,7 +68,7 @@ class ServerConfig:
     max_clients: int = 16
     rcvbuf_bytes: int = 4 * 1024 * 1024
     shutdown_timeout_s: float = 30.0
-    share_calibration: bool = False  # every render's masked share follows the knob
+    share_calibration: bool = True  # every render's masked share follows the knob
     allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), init=False
     )

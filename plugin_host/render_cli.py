@@ -69,9 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="balance automation: CSV (time,value rows; header bars,value for bars) "
                    "or JSON ({\"unit\": \"s\"|\"bars\", \"points\": [[t, v], ...]}); "
                    "excludes --balance")  # fmt: skip
-    p.add_argument("--share-calibration", action="store_true",
+    p.add_argument("--share-calibration", action=argparse.BooleanOptionalAction, default=True,
                    help="correct the two masks so the input's share of the masked energy "
-                   "follows the balance (a slow, limited gain after the model)")  # fmt: skip
+                   "follows the balance (a slow, limited gain after the model; default on)")  # fmt: skip
     p.add_argument(
         "--align",
         choices=ALIGN_MODES,

@@ -131,7 +131,7 @@ def render(
     transpose: str | int = "none",
     timeline: str = "auto",
     prepared: MusicalPrep | None = None,
-    share_calibration: bool | ShareCalibrationConfig = False,
+    share_calibration: bool | ShareCalibrationConfig = True,
 ) -> dict[str, Any]:
     """Render one INPUT/TARGET pair to ``output_path`` and return the report (a JSON-ready
     dict; also written to ``report_path`` when given).
@@ -151,8 +151,9 @@ def render(
     bar; else the pre-pass's grid, else per second). align (none|tempo), transpose
     (none|auto|semitones), timeline (auto|bars|seconds), prepared (a pre-pass made for
     this pair, e.g. by variations): :mod:`plugin_host.render_musical`; share_calibration:
-    True (default settings) or a config makes the masked share follow the knob
-    (:mod:`plugin_host.share_calibration`; not applied when a source passes through). Raises
+    True (the default: default settings) or a config makes the masked share follow the
+    knob, False leaves the core's masks as they are (:mod:`plugin_host.share_calibration`;
+    not applied when a source passes through). Raises
     ``RenderError`` for bad input; nothing is written then.
     """
     started = time.perf_counter()

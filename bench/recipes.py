@@ -112,11 +112,15 @@ def export(checkpoint: Path, onnx_path: Path) -> Path:
 
 
 def evaluate(onnx_path: Path, pairs_dir: Path, gains_db: tuple[float, ...]) -> dict[str, Any]:
-    """The ``creative-agent evaluate`` result for the three knobs and ``gains_db``."""
+    """The ``creative-agent evaluate`` result for the three knobs and ``gains_db``, on the
+    model's own masks (``--no-share-calibration``: recipes and models are compared, not the
+    host's correction, docs/share-calibration.md)."""
     from plugin_host.evaluate import EvaluateConfig
     from plugin_host.evaluate import evaluate as run_evaluate
 
-    return run_evaluate(pairs_dir, onnx_path, EvaluateConfig(input_gains_db=gains_db))
+    return run_evaluate(
+        pairs_dir, onnx_path, EvaluateConfig(input_gains_db=gains_db, share_calibration=False)
+    )
 
 
 @dataclass(frozen=True)

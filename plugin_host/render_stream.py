@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,7 @@ from plugin_host.pipeline import Emitted, FrameBlock, StreamingAgent
 from plugin_host.report import ReportAccumulator
 from plugin_host.runtime import LoadedModel
 from plugin_host.share_calibration import ShareCalibrationConfig
+from plugin_host.stage_thread import OrderedWorker, Prefetch
 from plugin_host.timeline import TimelineAccumulator
 
 READ_BLOCK = 1 << 16  # samples per read at the model's rate (1.5 s at 44.1 kHz)
@@ -41,10 +42,12 @@ class Timer:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()  # stages run on three threads (stage_thread)
 
     def add(self, stage: str, since: float) -> float:
         now = time.perf_counter()
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
         return now
 
     def run_agent(
@@ -96,6 +99,8 @@ class _Sink:
     ) -> None:
         self.job, self.out_stream, self.writer = job, out_stream, writer
         self.acc, self.timer, self.timeline = acc, timer, timeline
+        # output chain, gain and write on their own thread, overlapping the next chunk
+        self.output: OrderedWorker[np.ndarray] = OrderedWorker(self._output, name="output")
 
     def take(self, items: list[Emitted]) -> None:
         for e in items:
@@ -105,10 +110,14 @@ class _Sink:
             self.acc.add_samples(e.output, e.input, e.target)
             if self.timeline is not None:
                 self.timeline.add_samples(e)
-            t = self.timer.add("report", t)
-            y = self.out_stream.process(e.output) if self.out_stream else e.output
-            t = self.timer.add("chains", t)
-            self.write(y, t)
+            self.timer.add("report", t)
+            self.output.submit(e.output)
+
+    def _output(self, x: np.ndarray) -> None:
+        t = time.perf_counter()
+        y = self.out_stream.process(x) if self.out_stream else x
+        t = self.timer.add("chains", t)
+        self.write(y, t)
 
     def write(self, y: np.ndarray, since: float) -> None:
         if self.job.gain != 1.0:
@@ -117,7 +126,9 @@ class _Sink:
         self.timer.add("write", since)
 
     def finish(self) -> None:
-        """The output chain's tail, then the writer's end (resampler flush, padding)."""
+        """The queued spans, the output chain's tail, then the writer's end (resampler
+        flush, padding)."""
+        self.output.close()
         t = time.perf_counter()
         if self.out_stream:
             tail = self.out_stream.finish()
@@ -159,23 +170,45 @@ def stream(
 
     agent = StreamingAgent(job.model, job.channels, job.total, job.balance, job.chunk_frames,
                            frames, job.calibration)  # fmt: skip
-    sink = _Sink(job, streams["output_chain"], writer, acc, timer, timeline)
-    readers = [
-        _reader(job.input_audio, job.info_in, rate, job, loop=False),
-        _reader(job.target_audio, job.info_tg, rate, job, loop=job.loop),
-    ]
+    readers: list[SourceReader | ArrayReader] = []
     try:
-        _read_all(job, readers, streams, agent, sink, timer, progress, cancel)
+        readers.append(_reader(job.input_audio, job.info_in, rate, job, loop=False))
+        readers.append(_reader(job.target_audio, job.info_tg, rate, job, loop=job.loop))
+        _run_blocks(job, readers, streams, agent,
+                    _Sink(job, streams["output_chain"], writer, acc, timer, timeline),
+                    timer, progress, cancel)  # fmt: skip
     finally:
         for r in readers:
             r.close()
-    t = time.perf_counter()
-    tail_in = streams["input_chain"].finish() if streams["input_chain"] else None
-    tail_tg = streams["target_chain"].finish() if streams["target_chain"] else None
-    t = timer.add("chains", t)
-    sink.take(timer.run_agent(agent, tail_in, tail_tg, t))
-    assert agent.done, "the agent did not finish the stream"
-    sink.finish()
+
+
+def _run_blocks(
+    job: StreamJob,
+    readers: list[SourceReader | ArrayReader],
+    streams: dict[str, SectionStream | None],
+    agent: StreamingAgent,
+    sink: _Sink,
+    timer: Timer,
+    progress: Callable[[float], None] | None,
+    cancel: threading.Event | None,
+) -> None:
+    """Blocks read and chained on one thread (:func:`_blocks`), the agent and the report on
+    this one, the output chain and the writer on the sink's: all three overlap."""
+    blocks = Prefetch(lambda: _blocks(job, readers, streams, timer), name="read")
+    try:
+        for x_in, x_tg, position in blocks:
+            if cancel is not None and cancel.is_set():
+                raise StreamCancelled("cancelled")
+            sink.take(timer.run_agent(agent, x_in, x_tg, time.perf_counter()))
+            if progress is not None and position is not None:
+                progress(0.99 * min(1.0, position / job.total))
+        assert agent.done, "the agent did not finish the stream"
+        sink.finish()
+    except BaseException:
+        sink.output.abort()
+        raise
+    finally:
+        blocks.close()
 
 
 def _reader(
@@ -187,22 +220,17 @@ def _reader(
     return SourceReader(info, rate, job.channels, job.total, loop=loop)
 
 
-def _read_all(
+def _blocks(
     job: StreamJob,
     readers: list[SourceReader | ArrayReader],
     streams: dict[str, SectionStream | None],
-    agent: StreamingAgent,
-    sink: _Sink,
     timer: Timer,
-    progress: Callable[[float], None] | None,
-    cancel: threading.Event | None,
-) -> None:
-    """Every block of both sources through their chains into the agent and the sink."""
+) -> Iterator[tuple[np.ndarray | None, np.ndarray | None, int | None]]:
+    """Every block of both sources through their chains, (input, target, samples read),
+    then the chains' tails (position None)."""
     reader_in, reader_tg = readers
     total = job.total
     while reader_in.position < total:
-        if cancel is not None and cancel.is_set():
-            raise StreamCancelled("cancelled")
         t = time.perf_counter()
         n = READ_BLOCK if total - reader_in.position - READ_BLOCK >= _MIN_LAST else total
         x_in, x_tg = reader_in.read(n), reader_tg.read(n)
@@ -211,7 +239,10 @@ def _read_all(
             x_in = streams["input_chain"].process(x_in)
         if streams["target_chain"]:
             x_tg = streams["target_chain"].process(x_tg)
-        t = timer.add("chains", t)
-        sink.take(timer.run_agent(agent, x_in, x_tg, t))
-        if progress is not None:
-            progress(0.99 * min(1.0, reader_in.position / total))
+        timer.add("chains", t)
+        yield x_in, x_tg, reader_in.position
+    t = time.perf_counter()
+    tail_in = streams["input_chain"].finish() if streams["input_chain"] else None
+    tail_tg = streams["target_chain"].finish() if streams["target_chain"] else None
+    timer.add("chains", t)
+    yield tail_in, tail_tg, None

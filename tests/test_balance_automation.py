@@ -146,7 +146,8 @@ def test_render_with_a_curve_matches_process_and_reports_it(
     knob = curve.frame_values(model.dsp.n_frames(x.shape[1]), model.metadata.hop, SR)
     with AudioFile(str(tmp_path / "out.wav")) as f:
         out = f.read(f.frames)
-    np.testing.assert_allclose(out, process(model, x, y, knob).audio, atol=CHUNK_TOL, rtol=0)
+    calibrated = process(model, x, y, knob, ShareCalibrationConfig()).audio  # render's default
+    np.testing.assert_allclose(out, calibrated, atol=CHUNK_TOL, rtol=0)
     assert report["balance_curve"] == {"unit": "s", "points": [[0.5, 0.2], [2.0, 0.8]]}
     assert report["balance"] == pytest.approx(float(knob.mean()), abs=1e-6)
     assert 0.2 < report["balance"] < 0.8

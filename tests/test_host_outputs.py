@@ -18,6 +18,7 @@ from plugin_host.levels import SILENT_BELOW_DB, level_db, mean_power
 from plugin_host.paths import AllowedRoots
 from plugin_host.pipeline import process
 from plugin_host.runtime import LoadedModel, load_model
+from plugin_host.share_calibration import ShareCalibrationConfig
 from tests.helpers import chord, click_track
 
 # Chunked streaming vs one whole pass: float32 rounding of FFT batches and overlap-add
@@ -172,7 +173,7 @@ def test_a_quiet_but_audible_pair_renders_exactly_as_before(model, tmp_path: Pat
     rep = render(write(tmp_path / "x.wav", x), write(tmp_path / "y.wav", y), model,
                  tmp_path / "o.wav")  # fmt: skip
     assert rep["warnings"] == []
-    whole = process(model, x, y, 0.5).audio
+    whole = process(model, x, y, 0.5, ShareCalibrationConfig()).audio  # render's default
     np.testing.assert_allclose(read(tmp_path / "o.wav"), whole, atol=CHUNK_TOL, rtol=0)
     assert not np.allclose(whole, x, atol=1e-3)  # the agent did change the input
 

@@ -20,6 +20,7 @@ from plugin_host.musical.grid import BarGrid
 from plugin_host.pipeline import StreamingAgent, process
 from plugin_host.report_text import summary_line
 from plugin_host.runtime import LoadedModel, load_model
+from plugin_host.share_calibration import ShareCalibrationConfig
 from plugin_host.timeline import (
     HARMONY_WEAK_BELOW,
     RHYTHM_WEAK_BELOW,
@@ -80,7 +81,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def references(model: LoadedModel, x_in: np.ndarray, x_tg: np.ndarray, grid: BarGrid | None):
     """Per segment: ("framed" measures, "alone" measures), see the tolerances above."""
-    res = process(model, x_in, x_tg, 0.5)
+    res = process(model, x_in, x_tg, 0.5, ShareCalibrationConfig())  # render's default
     dsp = model.dsp
     segs = Segments.of(x_in.shape[1], SR, grid)
     spec = np.swapaxes(np.stack([res.spec_out, res.spec_in, res.spec_tg]), -1, -2)  # [3,C,N,F]

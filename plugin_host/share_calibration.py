@@ -26,10 +26,32 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 _EPS = 1e-20  # added to smoothed energies (|X|² of float32 audio): silence gives g = (1-b)/b
+_BLOCK = 256  # frames per closed-form block of the average (α^-256 ≈ e^6 at 0.5 s) ...
+_MAX_EXPONENT = 50.0  # ... and fewer where α^-k would pass e^50 (short time constants)
 _B_LIMIT = 1e-3  # the knob is read in [_B_LIMIT, 1 - _B_LIMIT] (0 and 1 hit the gain limit)
+
+
+def exponential_average(
+    x: np.ndarray, alpha: float, state: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """y_t = α·y_(t−1) + (1 − α)·x_t along the last axis of x [..., n] from y_(−1) = state
+    [...]: (y float64 [..., n], y's last values). In closed form over blocks short enough
+    that α^−k stays far from overflow (y_t = αᵗ·y_0 + (1 − α)·Σ_k α^(t−k)·x_k): numpy only,
+    since scipy.signal.lfilter would add a second to every process start."""
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    block = int(np.clip(_MAX_EXPONENT / -math.log(alpha), 1, _BLOCK))
+    out = np.empty(x.shape, np.float64)
+    y0 = np.asarray(state, np.float64)
+    for i in range(0, x.shape[-1], block):
+        part = x[..., i : i + block]
+        up = alpha ** -np.arange(1, part.shape[-1] + 1)  # α^-k <= e^_MAX_EXPONENT
+        y = (y0[..., None] + np.cumsum(part * up, axis=-1) * (1.0 - alpha)) / up
+        out[..., i : i + part.shape[-1]] = y
+        y0 = y[..., -1]
+    return out, y0.copy()
 
 
 @dataclass(frozen=True)
@@ -72,13 +94,11 @@ class ShareCalibrator:
         Started from zero and divided by 1 − αᵗ after t frames (a bias-corrected average),
         so the first frames are weighed as an average of all frames so far, not the first
         frame's energy alone."""
-        a, n = self.alpha, energy.shape[1]
-        zi = (a * self._state)[:, None]
-        out, _ = lfilter([1.0 - a], [1.0, -a], energy, axis=1, zi=zi)
-        self._state = out[:, -1].copy()
+        n = energy.shape[1]
+        out, self._state = exponential_average(energy, self.alpha, self._state)
         t = self._frames + np.arange(1, n + 1)
         self._frames += n
-        return out / -np.expm1(t * math.log(a))  # 1 - a**t, exact for small (1 - a) t
+        return out / -np.expm1(t * math.log(self.alpha))  # 1 - α^t, exact for small (1-α)t
 
     def apply(
         self,

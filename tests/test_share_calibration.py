@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from plugin_host.measures.masks import mask_stats
-from plugin_host.share_calibration import ShareCalibrationConfig, ShareCalibrator
+from plugin_host.share_calibration import (
+    ShareCalibrationConfig,
+    ShareCalibrator,
+    exponential_average,
+)
 
 K, FRAME_RATE = 8, 86.13  # 44.1 kHz / hop 512
 SIZES = np.arange(1, K + 1)
@@ -58,3 +62,16 @@ def test_the_gain_is_limited_and_silence_is_safe() -> None:
     np.testing.assert_allclose(m_in / c_in, 10 ** (6 / 40), rtol=1e-5)
     with pytest.raises(ValueError, match="time_constant_s"):
         ShareCalibrationConfig(time_constant_s=0.0)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.977, 0.9999])
+def test_the_exponential_average_is_the_recursion(alpha: float) -> None:
+    x = np.random.default_rng(3).uniform(0, 2, (2, 700))
+    y, last = exponential_average(x, alpha, np.array([0.3, 0.0]))
+    want, prev = np.empty_like(x), np.array([0.3, 0.0])
+    for t in range(x.shape[1]):
+        prev = alpha * prev + (1 - alpha) * x[:, t]
+        want[:, t] = prev
+    # float64 sums in blocks vs a running product: rounding only
+    np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(last, y[:, -1])

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 
 from plugin_host.musical.config import TempoConfig
 from plugin_host.musical.features import OnsetFrames
@@ -81,6 +80,8 @@ def normalise_envelope(env: np.ndarray, frame_rate: float, smooth_s: float) -> n
 def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
     """Unbiased autocorrelation of ``x`` [N] for lags 0..max_lag, normalised so A(0) = 1."""
     n = x.size
+    import scipy.fft  # deferred: 0.2 s to import, needed only when a clip is analysed
+
     size = scipy.fft.next_fast_len(2 * n)
     spec = scipy.fft.rfft(x, size)
     ac = scipy.fft.irfft(spec * np.conj(spec), size)[: min(max_lag, n - 1) + 1]

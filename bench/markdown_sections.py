@@ -134,6 +134,11 @@ def md_chains(r: dict[str, Any]) -> list[str]:
         f"median **{r['end_to_end_seconds']:.3f} s**, **{r['end_to_end_rtf']:.1f}× real "
         f"time**; slowest stage: {STAGES[slowest].split(' (')[0]}.",
         "",
+        "Reading with the input/target chains, the agent with the report, and the output "
+        "chain with the writer run on three threads (`plugin_host/stage_thread.py`), so "
+        "their times overlap: the stages add up to more than the wall time, and the DSP row "
+        "(the wall time's rest) reads about 0.",
+        "",
         *stage_table(stages, r["end_to_end_seconds"]),
         "",
     ]

@@ -20,7 +20,15 @@ from plugin_host import osc_commands as commands
 from plugin_host import osc_protocol as proto
 from plugin_host import osc_render, osc_variations
 from plugin_host.chain import Chain
-from plugin_host.jobs import DuplicateJob, Job, JobCancelled, JobQueue, ProgressFn, QueueFull
+from plugin_host.jobs import (
+    DuplicateJob,
+    Job,
+    JobCancelled,
+    JobQueue,
+    ProgressFn,
+    QueueFull,
+    Work,
+)
 from plugin_host.osc_state import (
     COMMAND,
     DENIED,
@@ -236,14 +244,7 @@ class Dispatcher:
                 targets | self.state.job_targets(sender), clip_id, job, result, error
             )
 
-        try:
-            _, position = self.jobs.submit(
-                clip_id, work, on_finish, on_progress, claims=request.claims
-            )
-        except QueueFull as exc:
-            raise CommandFailed(QUEUE_FULL, str(exc), clip_id) from None
-        except (DuplicateJob, JobCancelled) as exc:
-            raise CommandFailed(COMMAND, str(exc), clip_id) from None
+        position = self._submit(clip_id, work, on_finish, on_progress, request.claims)
         self.state.ramp_used()
         self.send(proto.build("/agent/render/queued", clip_id, position), targets)
 
@@ -312,15 +313,26 @@ class Dispatcher:
                 log.error("variations %s failed", clip_id, exc_info=error)
             self.send(proto.fail("/agent/render/variations", message, clip_id), to)
 
+        position = self._submit(clip_id, work, on_finish, on_progress, request.claims)
+        self.send(proto.build("/agent/render/queued", clip_id, position), targets)
+
+    def _submit(
+        self,
+        clip_id: str,
+        work: Work,
+        on_finish: Callable[[Job, Any, BaseException | None], None],
+        on_progress: Callable[[Job, float], None],
+        claims: Iterable[str],
+    ) -> int:
+        """Queue a render job; its place in the queue. A full queue, a duplicate clip id or a
+        cancelled job is a CommandFailed naming the clip."""
         try:
-            _, position = self.jobs.submit(
-                clip_id, work, on_finish, on_progress, claims=request.claims
-            )
+            _, position = self.jobs.submit(clip_id, work, on_finish, on_progress, claims=claims)
         except QueueFull as exc:
             raise CommandFailed(QUEUE_FULL, str(exc), clip_id) from None
         except (DuplicateJob, JobCancelled) as exc:
             raise CommandFailed(COMMAND, str(exc), clip_id) from None
-        self.send(proto.build("/agent/render/queued", clip_id, position), targets)
+        return position
 
     def _render_cancel(self, args: list[Any], sender: Address) -> None:
         (clip_id,) = args

@@ -100,7 +100,9 @@ class _Sink:
         self.job, self.out_stream, self.writer = job, out_stream, writer
         self.acc, self.timer, self.timeline = acc, timer, timeline
         # output chain, gain and write on their own thread, overlapping the next chunk
-        self.output: OrderedWorker[np.ndarray] = OrderedWorker(self._output, name="output")
+        self.output: OrderedWorker[np.ndarray] = OrderedWorker(
+            self._output, name="output", threaded=_threaded(job)
+        )
 
     def take(self, items: list[Emitted]) -> None:
         for e in items:
@@ -194,7 +196,8 @@ def _run_blocks(
 ) -> None:
     """Blocks read and chained on one thread (:func:`_blocks`), the agent and the report on
     this one, the output chain and the writer on the sink's: all three overlap."""
-    blocks = Prefetch(lambda: _blocks(job, readers, streams, timer), name="read")
+    blocks = Prefetch(lambda: _blocks(job, readers, streams, timer), name="read",
+                      threaded=_threaded(job))  # fmt: skip
     try:
         for x_in, x_tg, position in blocks:
             if cancel is not None and cancel.is_set():
@@ -209,6 +212,12 @@ def _run_blocks(
         raise
     finally:
         blocks.close()
+
+
+def _threaded(job: StreamJob) -> bool:
+    """Stages on their own threads, unless the render was given one thread (a render-batch
+    worker: its processes already fill the cores)."""
+    return job.model.dsp.workers > 1
 
 
 def _reader(

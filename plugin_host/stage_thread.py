@@ -28,13 +28,22 @@ class _Failed:
 
 
 class Prefetch(Generic[T]):
-    """Iterate ``make()`` (a generator of T) on a thread, up to ``depth`` items ahead."""
+    """Iterate ``make()`` (a generator of T) on a thread, up to ``depth`` items ahead
+    (``threaded=False``: on the consumer's thread, as a plain loop)."""
 
-    def __init__(self, make: Callable[[], Iterator[T]], depth: int = 2, name: str = "prefetch"):
+    def __init__(
+        self,
+        make: Callable[[], Iterator[T]],
+        depth: int = 2,
+        name: str = "prefetch",
+        threaded: bool = True,
+    ) -> None:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
+        self._inline: Iterator[T] | None = None if threaded else make()
         self._thread = threading.Thread(target=self._run, args=(make,), name=name, daemon=True)
-        self._thread.start()
+        if threaded:
+            self._thread.start()
 
     def _put(self, item: object) -> bool:
         while not self._stop.is_set():
@@ -56,6 +65,9 @@ class Prefetch(Generic[T]):
         self._put(_END)
 
     def __iter__(self) -> Iterator[T]:
+        if self._inline is not None:
+            yield from self._inline
+            return
         while True:
             item = self._queue.get()
             if item is _END:
@@ -67,19 +79,29 @@ class Prefetch(Generic[T]):
     def close(self) -> None:
         """Stop the thread (at its next item) and wait for it."""
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 class OrderedWorker(Generic[T]):
-    """``fn(item)`` for every submitted item, in order, on one thread."""
+    """``fn(item)`` for every submitted item, in order, on one thread (``threaded=False``:
+    at once, on the submitting thread)."""
 
-    def __init__(self, fn: Callable[[T], None], depth: int = 2, name: str = "worker") -> None:
+    def __init__(
+        self,
+        fn: Callable[[T], None],
+        depth: int = 2,
+        name: str = "worker",
+        threaded: bool = True,
+    ) -> None:
         self._fn = fn
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._stop = threading.Event()
+        self._threaded = threaded
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        if threaded:
+            self._thread.start()
 
     def _run(self) -> None:
         while True:
@@ -99,6 +121,9 @@ class OrderedWorker(Generic[T]):
 
     def submit(self, item: T) -> None:
         """Queue ``item`` (blocks while ``depth`` wait); raises an earlier item's error."""
+        if not self._threaded:
+            self._fn(item)
+            return
         while True:
             self._raise()
             try:
@@ -109,6 +134,8 @@ class OrderedWorker(Generic[T]):
 
     def close(self) -> None:
         """Wait for every queued item; raises an item's error."""
+        if not self._threaded:
+            return
         while self._thread.is_alive():
             try:
                 self._queue.put(_END, timeout=_POLL_S)
@@ -121,6 +148,8 @@ class OrderedWorker(Generic[T]):
     def abort(self) -> None:
         """Stop without finishing the queue (an error path); never raises."""
         self._stop.set()
+        if not self._threaded:
+            return
         while True:  # unblock the thread if it waits for an item
             try:
                 self._queue.put_nowait(_END)

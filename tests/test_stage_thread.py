@@ -84,3 +84,29 @@ def test_worker_abort_drops_the_queue_and_returns() -> None:
     threading.Timer(0.2, release.set).start()  # item 0 ends while abort() waits for it
     w.abort()
     assert done == [0]  # the item being worked on when the abort came, no other
+
+
+def test_unthreaded_stages_run_on_the_callers_thread() -> None:
+    """threaded=False (a render given one thread): the same results, no thread started."""
+    caller = threading.get_ident()
+    where: list[int] = []
+
+    def gen() -> Iterator[int]:
+        for i in range(5):
+            where.append(threading.get_ident())
+            yield i
+
+    p = Prefetch(gen, threaded=False)
+    assert list(p) == list(range(5))
+    p.close()
+    seen: list[int] = []
+
+    def take(i: int) -> None:
+        seen.append(i)
+        where.append(threading.get_ident())
+
+    w: OrderedWorker[int] = OrderedWorker(take, threaded=False)
+    for i in range(3):
+        w.submit(i)
+    w.close()
+    assert seen == [0, 1, 2] and set(where) == {caller}

@@ -223,10 +223,7 @@ class Dispatcher:
     def _render(self, args: list[Any], sender: Address) -> None:
         request = osc_render.check_request(args, self.state)
         clip_id = request.clip_id
-        if len(self.jobs) >= self.jobs.maxsize:  # refuse before copying the chain
-            raise CommandFailed(
-                QUEUE_FULL, f"queue full ({self.jobs.maxsize} jobs waiting)", clip_id
-            )
+        self._check_room(clip_id)  # refuse before copying the chain
         request = request.with_chain_copy(self.state)
         targets = self.state.job_targets(sender)
 
@@ -266,23 +263,13 @@ class Dispatcher:
             verdict = report.get("verdict")
             log.info("render %s done in %.2f s (verdict %s)", clip_id, elapsed, verdict)
             return
-        self.state.count_render(FAILED)
-        message, kind = osc_render.failure(error, job, self.stopping.is_set())
-        if kind is not None:
-            self.state.count(kind)
-        if kind == INTERNAL:
-            log.error("render %s failed", clip_id, exc_info=error)
-        log.info("render %s failed: %s", clip_id, message)
-        self.send(proto.fail("/agent/render", message, clip_id), targets)
+        self._send_failure("/agent/render", clip_id, job, error, targets)
 
     def _render_variations(self, args: list[Any], sender: Address) -> None:
         """Like ``_render``: one job; a report per variation as it finishes, one /done."""
         request = osc_variations.check_request(args, self.state)
         clip_id = request.clip_id
-        if len(self.jobs) >= self.jobs.maxsize:
-            raise CommandFailed(
-                QUEUE_FULL, f"queue full ({self.jobs.maxsize} jobs waiting)", clip_id
-            )
+        self._check_room(clip_id)
         request = request.with_chain_copy(self.state)
         targets = self.state.job_targets(sender)
 
@@ -305,16 +292,30 @@ class Dispatcher:
                 self.state.count_render(RENDERED)
                 self.send(proto.done("/agent/render/variations", clip_id), to)
                 return
-            self.state.count_render(FAILED)
-            message, kind = osc_render.failure(error, job, self.stopping.is_set())
-            if kind is not None:
-                self.state.count(kind)
-            if kind == INTERNAL:
-                log.error("variations %s failed", clip_id, exc_info=error)
-            self.send(proto.fail("/agent/render/variations", message, clip_id), to)
+            self._send_failure("/agent/render/variations", clip_id, job, error, to)
 
         position = self._submit(clip_id, work, on_finish, on_progress, request.claims)
         self.send(proto.build("/agent/render/queued", clip_id, position), targets)
+
+    def _check_room(self, clip_id: str) -> None:
+        """CommandFailed (QUEUE_FULL) when no job can wait."""
+        if len(self.jobs) >= self.jobs.maxsize:
+            raise CommandFailed(
+                QUEUE_FULL, f"queue full ({self.jobs.maxsize} jobs waiting)", clip_id
+            )
+
+    def _send_failure(
+        self, address: str, clip_id: str, job: Job, error: BaseException, targets: set[Address]
+    ) -> None:
+        """Count a failed render job (and its kind), log it, send ``/fail`` to ``targets``."""
+        self.state.count_render(FAILED)
+        message, kind = osc_render.failure(error, job, self.stopping.is_set())
+        if kind is not None:
+            self.state.count(kind)
+        if kind == INTERNAL:
+            log.error("%s %s failed", address, clip_id, exc_info=error)
+        log.info("%s %s failed: %s", address, clip_id, message)
+        self.send(proto.fail(address, message, clip_id), targets)
 
     def _submit(
         self,

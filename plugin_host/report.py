@@ -14,11 +14,13 @@ Undefined values are ``None`` with a reason under ``undefined``, never NaN.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import numpy as np
 
 from plugin_host.measures import ClipAccumulator, ClipMeasures
+from plugin_host.measures.clip import FrameTrace
 from plugin_host.pipeline import FrameBlock
 from plugin_host.timeline import Timeline
 
@@ -85,24 +87,52 @@ class RenderReport(ClipMeasures):
     alignment: dict[str, Any] | None  # the musical pre-pass (plugin_host.render_musical)
 
 
+@dataclass(frozen=True)
+class FoldedFrames:
+    """A :class:`FrameBlock` reduced to what the report keeps, in arrays of its own (safe to
+    hand to another thread: the block's arrays are the agent's buffers): frames
+    ``[start, stop)``; ``chroma`` float64 [3, n, 12] and ``band`` float32 [3, n, K] of
+    (output, input, target); the masks [n, K]."""
+
+    start: int
+    stop: int
+    chroma: np.ndarray
+    band: np.ndarray
+    input_mask: np.ndarray
+    target_mask: np.ndarray
+
+
 class ReportAccumulator(ClipAccumulator):
     """Everything the report measures, fed while the render streams: ``add_samples`` with
     each finished span (output, input, target at the model rate, the agent's own inputs
-    after their chains) and ``add_frames`` with each chunk of frames; ``measures()`` at
-    the end."""
+    after their chains) and ``add_frames`` with each chunk of frames (or ``fold`` it where
+    the block is valid and ``add_folded`` later, on any thread); ``measures()`` at the end."""
 
     def add_samples(self, output: np.ndarray, input: np.ndarray, target: np.ndarray) -> None:
         """output, input, target: float32 [C, n] over the same samples."""
         self.update_samples(output, input, target)
 
-    def add_frames(self, block: FrameBlock) -> None:
-        """One chunk of the agent's frames: spectra, band powers and masks."""
+    def fold_block(self, block: FrameBlock) -> FoldedFrames:
+        """The block's chroma and copies of its band powers and masks (reads its spectra:
+        call it while the block is valid)."""
         n = block.stop - block.start
         if block.band_in.shape[0] != n or block.power_out.shape[-2] != n:
             raise ValueError(f"frame block [{block.start}, {block.stop}) has other shapes")
-        self.update_frames(block.power_out, block.power_in, block.power_tg,
-                           block.band_out, block.band_in, block.band_tg)  # fmt: skip
-        self.update_masks(block.input_mask, block.target_mask, block.band_in, block.band_tg)
+        chroma = self.fold(block.power_out, block.power_in, block.power_tg)
+        band = np.stack([block.band_out, block.band_in, block.band_tg])
+        return FoldedFrames(block.start, block.stop, chroma, band,
+                            np.array(block.input_mask), np.array(block.target_mask))  # fmt: skip
+
+    def add_folded(self, f: FoldedFrames) -> FrameTrace:
+        """One chunk of the agent's frames (:meth:`fold_block`); returns what the report kept
+        of them, masked energies included (the timeline's share)."""
+        trace = self.update_folded(f.chroma, *f.band)
+        energy = self.update_masks(f.input_mask, f.target_mask, f.band[1], f.band[2])
+        return FrameTrace(trace.onset, trace.chroma, energy)
+
+    def add_frames(self, block: FrameBlock) -> FrameTrace:
+        """One chunk of the agent's frames: spectra, band powers and masks."""
+        return self.add_folded(self.fold_block(block))
 
     def measures(self) -> ClipMeasures:
         """The measure fields of the report, with ``undefined`` reasons for every None."""

@@ -10,12 +10,15 @@ The timeline is fed exactly what the whole-clip report gets (:mod:`plugin_host.r
 every ``Emitted`` span of samples is split at the segment boundaries, and every STFT frame
 goes to the segment that holds its centre (frame ``i`` is centred on sample ``i · hop``:
 ``HostDSP`` pads ``n_fft / 2`` zeros each side). Each segment has its own
-:class:`plugin_host.measures.ClipAccumulator` (the report's measures, not a copy of them),
-made when the stream reaches the segment and computed as soon as samples and frames have
-passed its end, so only the segments the stream is in hold accumulators (memory stays flat
-for any clip length; one chroma fold is shared). A frame near a boundary still sees ``n_fft / 2`` samples of the next
-segment, so a segment's spectral measures differ slightly from the same bar rendered alone;
-its waveform correlations are exactly those of its samples.
+:class:`plugin_host.timeline_segment.SegmentAccumulator` (the report's measures, not a copy
+of them), made when the stream reaches the segment and computed as soon as samples and
+frames have passed its end, so only the segments the stream is in hold accumulators (memory
+stays flat for any clip length). Nothing is measured twice: a span's samples are measured
+once per segment part, and the whole-clip report adds those moments up; a frame's chroma,
+onset and masked energy are the whole-clip report's (its :class:`FrameTrace`), routed to the
+segment. A frame near a boundary still sees ``n_fft / 2`` samples of the next segment, so a
+segment's spectral measures differ slightly from the same bar rendered alone; its waveform
+correlations are exactly those of its samples.
 
 Weak segments (named by :func:`weak_ranges` in the summary line) use the seed's own
 thresholds: harmony is lost where ``chroma_cos_target`` is below ``HARMONY_WEAK_BELOW``
@@ -33,24 +36,17 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from plugin_host.measures import ClipAccumulator
-from plugin_host.measures.chroma import ChromaFold
+from plugin_host.measures import ClipAccumulator, WaveformMoments
+from plugin_host.measures.clip import FrameTrace
 from plugin_host.measures.constants import SUCCESS_INPUT_CORR
-from plugin_host.measures.waveform import INPUT, OUTPUT, TARGET
 from plugin_host.musical.grid import BarGrid
 from plugin_host.pipeline import Emitted, FrameBlock
+from plugin_host.timeline_segment import (
+    Segment,
+    SegmentAccumulator,
+)
 
 UNITS = ("bar", "second")
-# the measures of each segment (names and definitions of the whole-clip report's keys;
-# ``masked_share_input`` is the report's ``masks.masked_share_input``)
-SEGMENT_MEASURES = (
-    "output_input_corr",
-    "output_target_corr",
-    "verdict",
-    "masked_share_input",
-    "onset_corr_input",
-    "chroma_cos_target",
-)
 # A segment is weak in harmony below this chroma cosine with the target: the cosine between a
 # triad's chroma (3 pitch classes) and a flat one (12, broadband noise or drums) is
 # 3 / sqrt(3 · 12) = 0.5, so below it the output is further from the target's harmony than
@@ -59,31 +55,9 @@ HARMONY_WEAK_BELOW = 3.0 / math.sqrt(3.0 * 12.0)
 # A segment is weak in rhythm below this onset correlation with the input: the seed's success
 # threshold on a correlation, ``SUCCESS_INPUT_CORR`` (0.4).
 RHYTHM_WEAK_BELOW = SUCCESS_INPUT_CORR
-# A source counts as silent in a segment when its mean power is below this fraction of the
-# output's there (40 dB, as plugin_host.levels.SILENT_BELOW_DB for whole files).
-SILENT_SHARE = 1e-4
 # Segments shorter than this fraction of a full one (the clip's last, cut short) are
 # reported but never named weak: a few frames give no stable correlation.
 MIN_WEAK_FRACTION = 0.5
-
-
-class Segment(TypedDict):
-    """One bar or second: ``index`` (bar number, 0 = pickup; or second from 0), its span in
-    seconds on the output's timeline, the measures of :data:`SEGMENT_MEASURES` (``None``
-    when undefined, with a reason in ``undefined``), and ``silent``: the sources (``input``,
-    ``target``) silent in it (mean power 40 dB below the output's)."""
-
-    index: int
-    start_s: float
-    end_s: float
-    output_input_corr: float | None
-    output_target_corr: float | None
-    verdict: str | None
-    masked_share_input: float | None
-    onset_corr_input: float | None
-    chroma_cos_target: float | None
-    silent: list[str]
-    undefined: dict[str, str]
 
 
 class Timeline(TypedDict):
@@ -137,19 +111,22 @@ class Segments:
 
 
 class TimelineAccumulator:
-    """Per-segment :class:`ClipAccumulator` s fed like the report's: ``add_samples`` with
-    each :class:`Emitted` span, ``add_frames`` with each :class:`FrameBlock`; ``compute``
-    at the end. ``hop``: samples between frame centres; ``band_sizes``: STFT bins per band."""
+    """Per-segment :class:`SegmentAccumulator` s fed alongside the whole-clip report:
+    ``add_samples`` with each :class:`Emitted` span (returns the span's moments, which the
+    whole-clip report adds instead of measuring the samples again), ``add_trace`` with what
+    the whole-clip report kept of each chunk of frames (``add_frames`` computes that itself,
+    for use without a report); ``compute`` at the end. ``hop``: samples between frame
+    centres; ``band_sizes``: STFT bins per band."""
 
     def __init__(
         self, segments: Segments, sample_rate: int, n_fft: int, hop: int, band_sizes: np.ndarray
     ) -> None:
         self.segments, self.hop = segments, hop
         self._make = (sample_rate, n_fft, band_sizes)
-        self._fold = ChromaFold(n_fft // 2 + 1, sample_rate, n_fft)  # one for all segments
+        self._tracer: ClipAccumulator | None = None  # add_frames' own (no report given)
         # live accumulators of the segments the stream is in; finished ones are computed
         # as soon as samples and frames have passed their end, so memory stays flat
-        self._live: dict[int, ClipAccumulator] = {}
+        self._live: dict[int, SegmentAccumulator] = {}
         self._done: dict[int, Segment] = {}
         self._samples_end = 0  # samples fed so far
         self._frames_end = 0  # sample position of the next frame centre to come
@@ -159,15 +136,15 @@ class TimelineAccumulator:
         """Segments holding an accumulator now (the stream is in them)."""
         return len(self._live)
 
-    def _acc(self, k: int) -> ClipAccumulator:
+    def _acc(self, k: int) -> SegmentAccumulator:
         if k not in self._live:
-            self._live[k] = ClipAccumulator(*self._make, fold=self._fold)
+            self._live[k] = SegmentAccumulator()
         return self._live[k]
 
     def _finish(self, k: int) -> None:
         s = self.segments
-        acc = self._live.pop(k, None) or ClipAccumulator(*self._make, fold=self._fold)
-        self._done[k] = _segment(acc, s.unit, s.index[k], s.start_s[k], s.end_s[k])
+        acc = self._live.pop(k, None) or SegmentAccumulator()
+        self._done[k] = acc.compute(s.unit, s.index[k], s.start_s[k], s.end_s[k])
 
     def _retire(self) -> None:
         """Compute the segments both streams have left behind."""
@@ -185,33 +162,45 @@ class TimelineAccumulator:
         edges = [0, *cuts.tolist(), positions.size]
         return [(int(seg[a]), a, b) for a, b in itertools.pairwise(edges)]
 
-    def add_samples(self, span: Emitted) -> None:
-        """Output, input and target samples of one span, split at segment boundaries."""
+    def add_samples(self, span: Emitted) -> WaveformMoments:
+        """Output, input and target samples of one span, split at segment boundaries;
+        returns the moments of the whole span (the sum of its parts')."""
+        whole = WaveformMoments()
         n = span.output.shape[-1]
         if n == 0:
-            return
+            return whole
         b = self.segments.bounds
         lo = max(int(np.searchsorted(b, span.start, side="right")) - 1, 0)
         hi = min(int(np.searchsorted(b, span.start + n, side="left")), len(self.segments.index))
         for k in range(lo, hi):
             a, z = max(b[k], span.start) - span.start, min(b[k + 1], span.start + n) - span.start
             if z > a:
-                parts = (x[:, a:z] for x in (span.output, span.input, span.target))
-                self._acc(k).update_samples(*parts)
+                part = WaveformMoments()
+                part.update(*(x[:, a:z] for x in (span.output, span.input, span.target)))
+                self._acc(k).moments.add(part)
+                whole.add(part)
         self._samples_end = max(self._samples_end, span.start + n)
+        self._retire()
+        return whole
+
+    def add_trace(self, start: int, stop: int, trace: FrameTrace) -> None:
+        """Frames ``[start, stop)`` (what the whole-clip report kept of them, masked energies
+        included) to the segments holding their centres (``i · hop``)."""
+        centres = np.arange(start, stop, dtype=np.int64) * self.hop
+        for k, a, b in self._runs(centres):
+            self._acc(k).add_trace(trace.frames(a, b))
+        self._frames_end = max(self._frames_end, stop * self.hop)
         self._retire()
 
     def add_frames(self, block: FrameBlock) -> None:
-        """Frames ``[start, stop)`` to the segments holding their centres (``i · hop``)."""
-        centres = np.arange(block.start, block.stop, dtype=np.int64) * self.hop
-        for k, a, b in self._runs(centres):
-            acc = self._acc(k)
-            acc.update_frames(block.power_out[a:b], block.power_in[a:b], block.power_tg[a:b],
-                              block.band_out[a:b], block.band_in[a:b], block.band_tg[a:b])  # fmt: skip
-            acc.update_masks(block.input_mask[a:b], block.target_mask[a:b],
-                             block.band_in[a:b], block.band_tg[a:b])  # fmt: skip
-        self._frames_end = max(self._frames_end, block.stop * self.hop)
-        self._retire()
+        """:meth:`add_trace` of a block, measured here (a render feeds the report's trace)."""
+        if self._tracer is None:
+            self._tracer = ClipAccumulator(*self._make)
+        trace = self._tracer.update_frames(block.power_out, block.power_in, block.power_tg,
+                                           block.band_out, block.band_in, block.band_tg)  # fmt: skip
+        energy = self._tracer.update_masks(block.input_mask, block.target_mask,
+                                           block.band_in, block.band_tg)  # fmt: skip
+        self.add_trace(block.start, block.stop, FrameTrace(trace.onset, trace.chroma, energy))
 
     def compute(self) -> Timeline:
         """Every segment's measures (a segment nothing reached has its measures undefined)."""
@@ -222,42 +211,6 @@ class TimelineAccumulator:
         return Timeline(
             unit=s.unit, bpm=s.bpm, segments=[self._done[k] for k in range(len(s.index))]
         )
-
-
-def _segment(acc: ClipAccumulator, unit: str, index: int, start_s: float, end_s: float) -> Segment:
-    """One segment's measures. A source silent in the segment (mean power below
-    ``SILENT_SHARE`` × the output's) leaves its spectral measure (``chroma_cos_target``,
-    ``onset_corr_input``) undefined: only the frames straddling the boundary would see it."""
-    m = acc.compute()
-    why = {k: v for k, v in m["undefined"].items() if k in SEGMENT_MEASURES}
-    masks = m["masks"]
-    share = None if masks is None else masks["masked_share_input"]
-    if share is None:
-        why["masked_share_input"] = m["undefined"].get("masks.masked_share_input", "no frame")
-    power = np.diag(acc.moments.gram) / max(acc.moments.n, 1)  # mean x² per signal
-    silent = [name for name, i in (("input", INPUT), ("target", TARGET))
-              if power[OUTPUT] > 0 and not power[i] > SILENT_SHARE * power[OUTPUT]]  # fmt: skip
-    spectral = {
-        "onset_corr_input": m["onset_corr_input"],
-        "chroma_cos_target": m["chroma_cos_target"],
-    }
-    for key, source in (("onset_corr_input", "input"), ("chroma_cos_target", "target")):
-        if source in silent:
-            spectral[key] = None
-            why[key] = f"{source} is silent in this {unit} (40 dB below the output)"
-    return Segment(
-        index=int(index),
-        start_s=float(start_s),
-        end_s=float(end_s),
-        output_input_corr=m["output_input_corr"],
-        output_target_corr=m["output_target_corr"],
-        verdict=m["verdict"],
-        masked_share_input=None if share is None else float(share),
-        onset_corr_input=spectral["onset_corr_input"],
-        chroma_cos_target=spectral["chroma_cos_target"],
-        silent=silent,
-        undefined=why,
-    )
 
 
 @dataclass(frozen=True)

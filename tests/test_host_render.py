@@ -17,6 +17,7 @@ from plugin_host import Chain, RenderCancelled, RenderError, render
 from plugin_host.audio_io import Resampler
 from plugin_host.paths import AllowedRoots
 from plugin_host.pipeline import StreamingAgent, process, process_chunked
+from plugin_host.report import ReportAccumulator
 from plugin_host.runtime import LoadedModel, load_model
 from tests.helpers import chord, click_track
 
@@ -281,6 +282,23 @@ def test_cancel_and_interrupt_leave_no_file(model, tmp_path: Path):
 
     with pytest.raises(KeyboardInterrupt):
         render(x_path, y_path, model, tmp_path / "k.wav", progress=interrupt)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in44100.wav", "tg44100.wav"]
+
+
+def test_an_error_on_the_report_thread_fails_the_render_and_writes_nothing(
+    model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The report's measures run on a thread of their own (with more than one core): an
+    error there reaches the caller, and no output or report file is left."""
+    assert model.dsp.workers > 1, "this test needs the threaded render"
+    x_path, y_path = pair(tmp_path, seconds=4.0)
+
+    def broken(self: ReportAccumulator, folded: object) -> None:
+        raise ArithmeticError("report broke")
+
+    monkeypatch.setattr(ReportAccumulator, "add_folded", broken)
+    with pytest.raises(ArithmeticError, match="report broke"):
+        render(x_path, y_path, model, tmp_path / "out.wav", report_path=tmp_path / "out.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in44100.wav", "tg44100.wav"]
 
 

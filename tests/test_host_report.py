@@ -174,6 +174,31 @@ def test_a_real_render_report_has_the_schema(model: LoadedModel, tmp_path: Path)
     assert on_disk["sample_rates"]["model"] == 44100
 
 
+def test_a_render_reports_the_waveform_measures_of_its_own_output(model, tmp_path: Path):
+    """A threaded render measures on its own report thread, and its whole-clip waveform
+    moments are the sums of the timeline's per-second parts (each span measured once): the
+    report's correlations and least-squares split equal those of the written output file
+    against the inputs. Tolerance 1e-5: float32 block sums in float64 totals, as above."""
+    from pedalboard.io import AudioFile
+
+    assert model.dsp.workers > 1, "this test needs the threaded render"
+    x, y = click_track(3.3), chord(3.3)
+    paths = []
+    for name, sig in (("in.wav", x), ("tg.wav", y)):
+        with AudioFile(str(tmp_path / name), "w", 44100, 2, bit_depth=32) as f:
+            f.write(sig)
+        paths.append(tmp_path / name)
+    rep = render(*paths, model, tmp_path / "out.wav", chunk_frames=37)
+    assert len(rep["timeline"]["segments"]) == 4  # seconds 0-3, the last one 0.3 s
+    with AudioFile(str(tmp_path / "out.wav")) as f:
+        out = f.read(f.frames)
+    assert out.shape == x.shape
+    assert rep["output_input_corr"] == pytest.approx(measures.pearson(out, x), abs=1e-5)
+    assert rep["output_target_corr"] == pytest.approx(measures.pearson(out, y), abs=1e-5)
+    for key, value in measures.ls_decomposition(out, x, y).items():
+        assert rep[key] == pytest.approx(value, abs=1e-5), key  # type: ignore[literal-required]
+
+
 def test_summary_line():
     rep = {
         "output": "/x/out.wav", "verdict": "mixing", "output_input_corr": 0.61,

@@ -75,10 +75,17 @@ class ChromaCosine:
     def __init__(self) -> None:
         self._parts: list[np.ndarray] = []  # [3, n]: |a|, |b|, a·b per frame
 
-    def update(self, chroma_a: np.ndarray, chroma_b: np.ndarray) -> None:
-        """chroma_a, chroma_b: [n, 12] over the same frames."""
+    def update(self, chroma_a: np.ndarray, chroma_b: np.ndarray) -> np.ndarray:
+        """chroma_a, chroma_b: [n, 12] over the same frames. Returns what is kept of them,
+        float64 [3, n]: |a|, |b| and a·b per frame (for :meth:`add`)."""
         na, nb = np.linalg.norm(chroma_a, axis=1), np.linalg.norm(chroma_b, axis=1)
-        self._parts.append(np.stack([na, nb, (chroma_a * chroma_b).sum(axis=1)]))
+        part = np.stack([na, nb, (chroma_a * chroma_b).sum(axis=1)])
+        self._parts.append(part)
+        return part
+
+    def add(self, part: np.ndarray) -> None:
+        """Frames measured elsewhere (another cosine's :meth:`update`): float64 [3, n]."""
+        self._parts.append(part)
 
     def compute(self) -> float | None:
         """The mean cosine; ``None`` if no frame has energy in both."""

@@ -7,6 +7,7 @@ Undefined values are ``None`` with a one-line reason under ``undefined``, never 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
@@ -66,6 +67,24 @@ class ClipMeasures(TypedDict):
     undefined: dict[str, str]
 
 
+@dataclass(frozen=True)
+class FrameTrace:
+    """What a :class:`ClipAccumulator` kept of a chunk of n frames, for accumulators over
+    parts of those frames (the report's timeline) to reuse: ``onset`` float64 [3, n], the
+    onset envelope of (output, input, target); ``chroma`` float64 [2, 3, n], the chroma
+    cosine's |a|, |b|, a·b per frame of (output vs input, output vs target); ``energy``
+    float64 [2, n], the masked energy of (input, target) (None: no masks fed)."""
+
+    onset: np.ndarray
+    chroma: np.ndarray
+    energy: np.ndarray | None = None
+
+    def frames(self, a: int, b: int) -> FrameTrace:
+        """Frames [a, b) of these (views)."""
+        energy = None if self.energy is None else self.energy[:, a:b]
+        return FrameTrace(self.onset[:, a:b], self.chroma[..., a:b], energy)
+
+
 class ClipAccumulator:
     """Every measure of one clip, fed in order: ``update_samples`` with each span of
     samples, ``update_frames`` with each chunk of STFT frames, ``update_masks`` with the
@@ -81,13 +100,19 @@ class ClipAccumulator:
         """``fold``: a chroma fold for this rate and ``n_fft`` to share (built when None)."""
         self.moments = WaveformMoments()
         self.onsets = [BandOnsetEnvelope() for _ in range(3)]  # output, input, target
-        self.fold = fold or ChromaFold(n_fft // 2 + 1, sample_rate, n_fft)
+        self.fold_chroma = fold or ChromaFold(n_fft // 2 + 1, sample_rate, n_fft)
         self.chroma = [ChromaCosine(), ChromaCosine()]  # output vs input, vs target
         self.masks = MaskStats(band_sizes)
 
     def update_samples(self, output: np.ndarray, input: np.ndarray, target: np.ndarray) -> None:
         """output, input, target: float [C, n] over the same samples."""
         self.moments.update(output, input, target)
+
+    def fold(self, power_out: np.ndarray, power_in: np.ndarray, power_tg: np.ndarray) -> np.ndarray:
+        """Chroma of the three signals' frames: power_* |X|² [..., n, F] (frame-major;
+        leading dims, e.g. channels, are summed) -> float64 [3, n, 12] (output, input,
+        target), for :meth:`update_folded`."""
+        return np.stack([self.fold_chroma(p) for p in (power_out, power_in, power_tg)])
 
     def update_frames(
         self,
@@ -97,18 +122,26 @@ class ClipAccumulator:
         band_out: np.ndarray,
         band_in: np.ndarray,
         band_tg: np.ndarray,
-    ) -> None:
+    ) -> FrameTrace:
         """power_*: |X|² [..., n, F] (frame-major; leading dims, e.g. channels, are summed:
         the streamed report passes the channels' sum [n, F]); band_*: mean |X|² per band
-        over its bins and the channels [n, K] (the core's features before the log)."""
+        over its bins and the channels [n, K] (the core's features before the log).
+        Returns what was kept of these frames (:class:`FrameTrace`)."""
         n = band_out.shape[0]
         if not all(p.shape[-2] == n for p in (power_out, power_in, power_tg, band_in, band_tg)):
             raise ValueError("update_frames: powers and bands cover different frame counts")
-        for env, band in zip(self.onsets, (band_out, band_in, band_tg), strict=True):
-            env.update(band)
-        c_out = self.fold(power_out)
-        self.chroma[0].update(c_out, self.fold(power_in))
-        self.chroma[1].update(c_out, self.fold(power_tg))
+        return self.update_folded(self.fold(power_out, power_in, power_tg),
+                                  band_out, band_in, band_tg)  # fmt: skip
+
+    def update_folded(
+        self, chroma: np.ndarray, band_out: np.ndarray, band_in: np.ndarray, band_tg: np.ndarray
+    ) -> FrameTrace:
+        """:meth:`update_frames` after :meth:`fold`: chroma [3, n, 12], band_* [n, K]."""
+        onset = np.stack([env.update(band) for env, band in
+                          zip(self.onsets, (band_out, band_in, band_tg), strict=True)])  # fmt: skip
+        cos = np.stack([self.chroma[0].update(chroma[0], chroma[1]),
+                        self.chroma[1].update(chroma[0], chroma[2])])  # fmt: skip
+        return FrameTrace(onset, cos)
 
     def update_masks(
         self,
@@ -116,9 +149,10 @@ class ClipAccumulator:
         target_mask: np.ndarray,
         band_in: np.ndarray,
         band_tg: np.ndarray,
-    ) -> None:
-        """The agent's band masks and the sources' band powers, all [n, K]."""
-        self.masks.update(input_mask, target_mask, band_in, band_tg)
+    ) -> np.ndarray:
+        """The agent's band masks and the sources' band powers, all [n, K]. Returns the
+        masked energies per frame, float64 [2, n] (input, target)."""
+        return self.masks.update(input_mask, target_mask, band_in, band_tg)
 
     def compute(self) -> ClipMeasures:
         why: dict[str, str] = {}
@@ -127,11 +161,10 @@ class ClipAccumulator:
         r_in, r_tg = mo.pearson(OUTPUT, INPUT), mo.pearson(OUTPUT, TARGET)
         for src, r in (("input", r_in), ("target", r_tg)):
             if r is None:
-                gone = [s for s in ("output", src) if silent[s]]
-                why[f"output_{src}_corr"] = f"{_names(gone, 'a signal')} silent (constant)"
+                why[f"output_{src}_corr"] = corr_reason(silent, src)
         v = verdict(r_in, r_tg)
         if v is None:
-            why["verdict"] = "needs both correlations"
+            why["verdict"] = VERDICT_UNDEFINED
         ls = mo.least_squares()
         for key, value in ls.items():
             if value is None:
@@ -141,18 +174,14 @@ class ClipAccumulator:
         for src, i in _SOURCES:
             onset[src] = pearson(env[OUTPUT], env[i]) if env[OUTPUT].size else None
             if onset[src] is None:
-                flat = [s for s, j in (("output", OUTPUT), (src, i)) if _flat(env[j])]
-                why[f"onset_corr_{src}"] = f"onset envelope of {_names(flat, 'a signal')} flat"
+                why[f"onset_corr_{src}"] = onset_reason(env[OUTPUT], env[i], src)
         cos = {src: self.chroma[k].compute() for k, (src, _) in enumerate(_SOURCES)}
         for src, value in cos.items():
             if value is None:
-                why[f"chroma_cos_{src}"] = (
-                    f"no frame where output and {src} both have energy in "
-                    f"{CHROMA_FMIN_HZ:g}-{CHROMA_FMAX_HZ:g} Hz"
-                )
+                why[f"chroma_cos_{src}"] = chroma_reason(src)
         masks = self.masks.compute()
         if masks is not None and masks["masked_share_input"] is None:
-            why["masks.masked_share_input"] = "input and target are silent after masking"
+            why["masks.masked_share_input"] = SHARE_UNDEFINED
         return ClipMeasures(
             output_input_corr=r_in,
             output_target_corr=r_tg,
@@ -166,6 +195,28 @@ class ClipAccumulator:
             masks=masks,
             undefined=why,
         )
+
+
+VERDICT_UNDEFINED = "needs both correlations"
+SHARE_UNDEFINED = "input and target are silent after masking"
+
+
+def corr_reason(silent: dict[str, bool], src: str) -> str:
+    """Why the output's correlation with ``src`` is undefined (``silent``: per signal)."""
+    gone = [s for s in ("output", src) if silent[s]]
+    return f"{_names(gone, 'a signal')} silent (constant)"
+
+
+def onset_reason(env_out: np.ndarray, env_src: np.ndarray, src: str) -> str:
+    """Why the onset correlation of the output with ``src`` is undefined."""
+    flat = [name for name, e in (("output", env_out), (src, env_src)) if _flat(e)]
+    return f"onset envelope of {_names(flat, 'a signal')} flat"
+
+
+def chroma_reason(src: str) -> str:
+    """Why the chroma cosine of the output with ``src`` is undefined."""
+    return (f"no frame where output and {src} both have energy in "
+            f"{CHROMA_FMIN_HZ:g}-{CHROMA_FMAX_HZ:g} Hz")  # fmt: skip
 
 
 def _flat(x: np.ndarray) -> bool:

@@ -46,8 +46,9 @@ class MaskStats:
         target_mask: np.ndarray,
         input_band_power: np.ndarray,
         target_band_power: np.ndarray,
-    ) -> None:
-        """All four [n, K], frame-major, over the same frames."""
+    ) -> np.ndarray:
+        """All four [n, K], frame-major, over the same frames. Returns the masked energies
+        Σ_bins |M·X|² per frame, float64 [2, n] (input, target)."""
         m_in = np.asarray(input_mask, np.float64)
         m_tg = np.asarray(target_mask, np.float64)
         if m_in.shape != m_tg.shape or m_in.shape[-1] != self.band_sizes.size:
@@ -58,10 +59,14 @@ class MaskStats:
         s["tg"] += m_tg.sum()
         s["overlap"] += (m_in * m_tg).sum()
         s["reg"] += ((m_in + m_tg - 1.0) ** 2).sum()
-        s["e_in"] += (m_in**2 * input_band_power * self.band_sizes).sum()
-        s["e_tg"] += (m_tg**2 * target_band_power * self.band_sizes).sum()
+        sq_in, sq_tg = m_in**2, m_tg**2
+        energy = np.stack([(sq_in * input_band_power) @ self.band_sizes,
+                           (sq_tg * target_band_power) @ self.band_sizes])  # fmt: skip
+        s["e_in"] += energy[0].sum()
+        s["e_tg"] += energy[1].sum()
         self._band_sum += [m_in.sum(axis=0), m_tg.sum(axis=0)]
-        self._band_sq += [(m_in**2).sum(axis=0), (m_tg**2).sum(axis=0)]
+        self._band_sq += [sq_in.sum(axis=0), sq_tg.sum(axis=0)]
+        return energy
 
     def compute(self) -> MaskStatistics | None:
         """The statistics, or ``None`` before any frame."""

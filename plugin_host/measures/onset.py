@@ -23,17 +23,29 @@ class BandOnsetEnvelope:
         self._prev: np.ndarray | None = None  # log band magnitudes of the last frame [L, K]
         self._parts: list[np.ndarray] = []
 
-    def update(self, band_power: np.ndarray) -> None:
-        """band_power: [..., n, K], frame-major (leading dims are summed, e.g. items)."""
+    def update(self, band_power: np.ndarray) -> np.ndarray:
+        """band_power: [..., n, K], frame-major (leading dims are summed, e.g. items).
+        Returns the envelope of these frames, float64 [n] (also kept)."""
         p = np.asarray(band_power, np.float64)
         if p.shape[-2] == 0:
-            return
+            return np.zeros(0)
         logp = np.log1p(ONSET_GAIN * np.sqrt(np.maximum(p, 0.0)))
         logp = logp.reshape(-1, *logp.shape[-2:])  # [L, n, K]
         prev = logp[:, :1] if self._prev is None else self._prev[:, None]
         steps = np.diff(np.concatenate([prev, logp], axis=1), axis=1)
-        self._parts.append(np.maximum(steps, 0.0).sum(axis=(0, 2)))
+        part = np.maximum(steps, 0.0).sum(axis=(0, 2))
+        self._parts.append(part)
         self._prev = logp[:, -1]
+        return part
+
+    def add(self, envelope: np.ndarray, first: bool) -> None:
+        """Envelope values computed elsewhere (another accumulator's :meth:`update` of the
+        same frames), float [n]; ``first``: these are this envelope's first frames, so the
+        first value becomes 0 (as :meth:`update` starts a signal)."""
+        part = np.array(envelope, np.float64)
+        if first and part.size:
+            part[0] = 0.0
+        self._parts.append(part)
 
     def compute(self) -> np.ndarray:
         """float64 [N], N the frames fed so far."""

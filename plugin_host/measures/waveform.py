@@ -36,6 +36,12 @@ class WaveformMoments:
                 self.gram[i, j] += float(np.dot(v[i], v[j]))
                 self.gram[j, i] = self.gram[i, j]
 
+    def add(self, other: WaveformMoments) -> None:
+        """Add the sums of other samples (moments of a later or earlier span)."""
+        self.n += other.n
+        self.sums += other.sums
+        self.gram += other.gram
+
     def centered(self) -> np.ndarray:
         """Co-moments Σ(x - x̄)(y - ȳ): [3, 3]."""
         if self.n == 0:

@@ -196,7 +196,7 @@ def test_a_render_reports_the_waveform_measures_of_its_own_output(model, tmp_pat
     assert rep["output_input_corr"] == pytest.approx(measures.pearson(out, x), abs=1e-5)
     assert rep["output_target_corr"] == pytest.approx(measures.pearson(out, y), abs=1e-5)
     for key, value in measures.ls_decomposition(out, x, y).items():
-        assert rep[key] == pytest.approx(value, abs=1e-5), key  # type: ignore[literal-required]
+        assert rep[key] == pytest.approx(value, abs=1e-5), key
 
 
 def test_summary_line():

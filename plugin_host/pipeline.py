@@ -20,11 +20,13 @@ allocated once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from plugin_host.block_queue import BlockQueue
 from plugin_host.frame_store import FFT_BATCH, FrameStore, lanes_for
 from plugin_host.runtime import LoadedModel, ModelMetadata
 from plugin_host.share_calibration import ShareCalibrationConfig, ShareCalibrator
@@ -142,12 +144,27 @@ class FrameBlock:
 @dataclass
 class Emitted:
     """Finished output samples ``[start, start + n)`` (model rate) with the agent's inputs
-    over the same span: output, input, target: float32 [C, n]."""
+    over the same span: output, input, target: float32 [C, n]. The inputs are the fed
+    blocks' pieces over the span (``*_parts``, views), joined on first use: on the thread
+    that measures them, not the agent's."""
 
     start: int
     output: np.ndarray
-    input: np.ndarray
-    target: np.ndarray
+    input_parts: tuple[np.ndarray, ...]
+    target_parts: tuple[np.ndarray, ...]
+
+    @functools.cached_property
+    def input(self) -> np.ndarray:
+        return _join(self.input_parts)
+
+    @functools.cached_property
+    def target(self) -> np.ndarray:
+        return _join(self.target_parts)
+
+
+def _join(parts: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Pieces [C, n_i] side by side: [C, Σ n_i] (the piece itself when there is one)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
 class SampleBuffer:
@@ -242,10 +259,9 @@ class StreamingAgent:
         model.check_balance(self.balance)
         # frames come in order: the calibrator's smoothing carries from chunk to chunk
         self._calibrator = calibrator(model, calibration) if calibration is not None else None
-        # what one step reads (its frames' samples) plus a 1.5 s piece fed ahead of it
-        held = (self.chunk_frames + 2 * self.context + 1) * self.hop + self.n_fft + (1 << 16)
-        self._in = SampleBuffer(channels, total, held)
-        self._tg = SampleBuffer(channels, total, held)
+        # the fed blocks themselves, dropped once no later step reads them
+        self._in = BlockQueue(channels, total)
+        self._tg = BlockQueue(channels, total)
         self._next = 0  # first frame not yet rendered
         self._tail = np.zeros((channels, self.n_fft - self.hop), np.float32)
         self._emitted = 0  # output samples finished so far
@@ -266,6 +282,9 @@ class StreamingAgent:
         return self._emitted >= self.total
 
     def feed(self, input: np.ndarray | None = None, target: np.ndarray | None = None) -> None:
+        """The next samples of each stream, float [C, n] (either may be None or run ahead
+        of the other). Float32 arrays are held as they are, not copied: do not modify them
+        afterwards."""
         for buf, x in ((self._in, input), (self._tg, target)):
             if x is not None and x.shape[-1]:
                 assert x.ndim == 2 and x.shape[0] == self.channels, (
@@ -362,10 +381,7 @@ class StreamingAgent:
         hi = max(lo, min(g0 + keep, self.total))
         # a new C-contiguous array: callers hand it to pedalboard and the writer
         out = acc[:, lo - g0 : hi - g0] / self._envelope(lo, hi)
-        x_in = np.empty((c, hi - lo), np.float32)
-        x_tg = np.empty((c, hi - lo), np.float32)
-        self._in.read_into(x_in, lo)
-        self._tg.read_into(x_tg, lo)
+        x_in, x_tg = self._in.pieces(lo, hi), self._tg.pieces(lo, hi)
         self._emitted = hi
         self._next = b
         drop = max(0, (b - self.context) * hop - self.pad)

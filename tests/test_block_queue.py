@@ -1,0 +1,58 @@
+"""BlockQueue: the streamed agent's samples held as the fed blocks (no copy on arrival)."""
+
+import numpy as np
+import pytest
+
+from plugin_host.block_queue import BlockQueue
+
+
+def fed(total: int, sizes: list[int]) -> tuple[BlockQueue, np.ndarray, list[np.ndarray]]:
+    x = np.arange(2 * total, dtype=np.float32).reshape(2, total)
+    q, blocks, s = BlockQueue(2, total), [], 0
+    for n in sizes:
+        blocks.append(x[:, s : s + n].copy())
+        q.append(blocks[-1])
+        s += n
+    return q, x, blocks
+
+
+def test_reads_across_blocks_and_zeros_outside_the_stream():
+    q, x, _ = fed(100, [7, 30, 1, 62])
+    assert (q.start, q.end) == (0, 100)
+    for s0, n in ((0, 100), (5, 10), (36, 3), (-4, 20), (90, 25), (-3, 106)):
+        out = np.full((2, n), np.nan, np.float32)
+        q.read_into(out, s0)
+        want = np.zeros((2, n), np.float32)
+        lo, hi = max(s0, 0), min(s0 + n, 100)
+        want[:, lo - s0 : hi - s0] = x[:, lo:hi]
+        np.testing.assert_array_equal(out, want)
+
+
+def test_pieces_are_views_of_the_fed_blocks():
+    q, x, blocks = fed(100, [7, 30, 1, 62])
+    parts = q.pieces(5, 40)
+    assert [p.shape[1] for p in parts] == [2, 30, 1, 2]
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), x[:, 5:40])
+    assert all(np.shares_memory(p, b) for p, b in zip(parts, blocks, strict=True))
+    assert q.pieces(40, 40)[0].shape == (2, 0)
+
+
+def test_drop_before_forgets_whole_blocks_only():
+    q, x, _ = fed(100, [7, 30, 1, 62])
+    q.drop_before(20)  # inside the second block: it stays
+    assert q.start == 20
+    out = np.empty((2, 17), np.float32)
+    q.read_into(out, 20)
+    np.testing.assert_array_equal(out, x[:, 20:37])
+    q.drop_before(38)  # past the third block: the first three are gone
+    assert len(q.pieces(38, 100)) == 1
+    with pytest.raises(AssertionError, match="not held"):
+        q.read_into(np.empty((2, 4), np.float32), 30)
+
+
+def test_samples_beyond_the_total_are_ignored():
+    q = BlockQueue(1, 10)
+    q.append(np.ones((1, 8), np.float32))
+    q.append(np.full((1, 8), 2.0, np.float32))
+    assert q.end == 10
+    np.testing.assert_array_equal(np.concatenate(q.pieces(0, 10), axis=1)[0], [1] * 8 + [2] * 2)

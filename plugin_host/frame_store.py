@@ -9,10 +9,10 @@ frame is read, windowed and transformed once. A frame's values depend only on it
 ``n_fft`` samples, so keeping them gives what recomputing would (the same FFT of the same
 samples).
 
-Every array is allocated once, at the largest chunk: the sample window and the stores
-themselves; the windowed frames and the per-channel powers are made in batches of
-``FFT_BATCH`` frames into small buffers, which stay in cache between the window product,
-the FFT and the power (the batch's spectra go straight into the store).
+Every array is allocated once, at the largest chunk: the stores themselves; each batch's
+samples, windowed frames and per-channel powers are made in batches of ``FFT_BATCH`` frames
+into small buffers per lane, which stay in cache between the read, the window product, the
+FFT and the power (the batch's spectra go straight into the store).
 
 The batches are independent: :class:`Lanes` spreads them over threads (numpy's loops and
 pocketfft release the GIL), each FFT then on one thread; the streamed agent does the same
@@ -55,8 +55,8 @@ class FrameStore:
         self.spec = np.empty((2, channels, capacity, n_freq), np.complex64)
         self.band = np.empty((2, capacity, dsp.n_bands), np.float32)
         self.power = np.empty((2, capacity, n_freq), np.float32)
-        self.samples = np.empty((2, channels, (capacity - 1) * hop + n_fft), np.float32)
         batch = min(capacity, FFT_BATCH)
+        self.samples = np.empty((lanes.n, 2, channels, (batch - 1) * hop + n_fft), np.float32)
         self.lanes = lanes
         self.windowed = np.empty((lanes.n, 2, channels, batch, n_fft), np.float32)
         self.scratch = np.empty((lanes.n, 2, channels, batch, n_freq), np.float32)
@@ -65,7 +65,9 @@ class FrameStore:
     def advance(self, c0: int, c1: int, read: Callable[[np.ndarray, int], None]) -> None:
         """Hold frames ``[c0, c1)`` (``c0 >= start``, ``c1 >= stop``, at most ``capacity``):
         the ones held already move to the front, the rest are computed from the samples
-        ``read(out, s0)`` writes (float32 [2, C, L]: both sources' samples ``[s0, s0 + L)``).
+        ``read(out, s0)`` writes (float32 [2, C, L]: both sources' samples ``[s0, s0 + L)``;
+        called once per batch of frames, from the lanes' threads at once: it must only
+        read shared state).
         """
         if c0 < self.start or c1 < self.stop or c1 - c0 > self.capacity:
             raise ValueError(f"frames [{c0}, {c1}) after [{self.start}, {self.stop})")
@@ -84,17 +86,18 @@ class FrameStore:
     def _compute(self, n0: int, k: int, m: int, read: Callable[[np.ndarray, int], None]) -> None:
         """Frames ``[n0, n0 + m)`` into store indices ``[k, k + m)``."""
         dsp, hop = self.dsp, self.dsp.hop
-        x = self.samples[..., : (m - 1) * hop + dsp.n_fft]
-        read(x, n0 * hop - dsp.pad)
         starts = range(0, m, self.windowed.shape[3])
         count = min(self.lanes.n, len(starts))
         workers = self.lanes.fft_workers(dsp, count)
 
-        def lane(li: int) -> None:  # batches li, li + count, ... with lane li's buffers
-            for i in starts[li::count]:
+        queue = iter(starts)  # next() on a range iterator is one call under the GIL: atomic
+
+        def lane(li: int) -> None:  # the next batch not yet taken, with lane li's buffers
+            for i in queue:  # a lane the scheduler delays takes fewer batches
                 j = min(m, i + self.windowed.shape[3])
                 spec = self.spec[:, :, k + i : k + j]
-                x_ij = x[..., i * hop : (j - 1) * hop + dsp.n_fft]
+                x_ij = self.samples[li, ..., : (j - i - 1) * hop + dsp.n_fft]
+                read(x_ij, (n0 + i) * hop - dsp.pad)  # the batch's samples, on its lane
                 windowed = self.windowed[li, :, :, : j - i]
                 dsp.stft_frames(x_ij, out=spec, windowed=windowed, workers=workers)
                 power = self.power[:, k + i : k + j]

@@ -23,7 +23,7 @@ import numpy as np
 from pedalboard.io import AudioFile, StreamResampler
 
 from plugin_host.mp3_gapless import gapless_span
-from plugin_host.pipeline import SampleBuffer
+from plugin_host.sample_buffer import SampleBuffer
 from plugin_host.wav_raw import RawWav
 
 log = logging.getLogger(__name__)

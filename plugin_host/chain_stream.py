@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pedalboard
 
-from plugin_host.pipeline import SampleBuffer
+from plugin_host.sample_buffer import SampleBuffer
 
 # Built-ins that cannot run block by block with reset=False: they buffer internally and
 # report latency (PitchShift even outputs silence, pedalboard issue #415). Measured by

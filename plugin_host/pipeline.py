@@ -141,6 +141,18 @@ class FrameBlock:
     target_mask: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Span:
+    """The overlap-add of one chunk: its slots hold ``length`` samples from global sample
+    ``g0``; the first ``keep`` are final; ``[lo, hi)`` are the ones to emit (global)."""
+
+    g0: int
+    lo: int
+    hi: int
+    keep: int
+    length: int
+
+
 @dataclass
 class Emitted:
     """Finished output samples ``[start, start + n)`` (model rate) with the agent's inputs
@@ -165,59 +177,6 @@ class Emitted:
 def _join(parts: tuple[np.ndarray, ...]) -> np.ndarray:
     """Pieces [C, n_i] side by side: [C, Σ n_i] (the piece itself when there is one)."""
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-
-
-class SampleBuffer:
-    """A window ``[start, end)`` of one stream of ``total`` samples: float32 [C, cap] storage
-    (``capacity`` samples at first, grown when an append needs more), appended at the end
-    and dropped from the front; reads outside ``[0, total)`` are zeros."""
-
-    def __init__(self, channels: int, total: int, capacity: int = 1 << 16) -> None:
-        self.channels, self.total = channels, total
-        self._data = np.empty((channels, max(1, min(capacity, total))), np.float32)
-        self._off = 0  # storage index of global sample `start`
-        self._len = 0
-        self.start = 0
-
-    @property
-    def end(self) -> int:
-        return self.start + self._len
-
-    def append(self, x: np.ndarray) -> None:
-        n = min(x.shape[1], self.total - self.end)  # never beyond the stream's length
-        if n <= 0:
-            return
-        if self._off + self._len + n > self._data.shape[1]:
-            self._data[:, : self._len] = self._data[:, self._off : self._off + self._len]
-            self._off = 0
-            if self._len + n > self._data.shape[1]:
-                grown = np.empty((self.channels, 2 * (self._len + n)), np.float32)
-                grown[:, : self._len] = self._data[:, : self._len]
-                self._data = grown
-        self._data[:, self._off + self._len : self._off + self._len + n] = x[:, :n]
-        self._len += n
-
-    def read_into(self, out: np.ndarray, s0: int) -> None:
-        """Copy samples ``[s0, s0 + out.shape[-1])`` into ``out`` [C, L] (zeros outside the
-        stream); the part inside ``[0, total)`` must be buffered."""
-        s1 = s0 + out.shape[-1]
-        lo, hi = max(s0, 0), min(s1, self.total)
-        if hi <= lo:
-            out[:] = 0.0
-            return
-        out[:, : lo - s0] = 0.0  # only the parts outside the stream are cleared
-        out[:, hi - s0 :] = 0.0
-        assert self.start <= lo and hi <= self.end, (
-            f"samples [{lo}, {hi}) not buffered ([{self.start}, {self.end}))"
-        )
-        a = self._off + lo - self.start
-        out[:, lo - s0 : hi - s0] = self._data[:, a : a + hi - lo]
-
-    def drop_before(self, s: int) -> None:
-        n = min(max(0, s - self.start), self._len)
-        self._off += n
-        self._len -= n
-        self.start += n
 
 
 class StreamingAgent:
@@ -329,8 +288,11 @@ class StreamingAgent:
         n = b - a
         p_out = np.empty((c, n, fs.power.shape[-1]), np.float32) if self.on_frames else None
         workers = self._lanes.fft_workers(dsp, c)
-
         pairs_in, pairs_tg = dsp.pair_mask(mask_in), dsp.pair_mask(mask_tg)  # [n, 2F]
+        span = self._span(a, b)
+        out = np.empty((c, span.hi - span.lo), np.float32)  # the finished samples
+        tail = np.empty((c, span.length - span.keep), np.float32)  # the next chunk's tail
+        env = self._envelope(span.lo, span.hi)
 
         def channel(ch: int) -> None:
             spec_out = dsp.mix_pairs(fs.spec[0, ch : ch + 1, i0:i1],
@@ -338,8 +300,12 @@ class StreamingAgent:
             if p_out is not None:
                 dsp.power(spec_out[0], out=p_out[ch])
             self._synthesize(ch, spec_out[0], workers)
+            acc = self._slots[ch, : n - 1 + dsp.ratio].reshape(-1)  # from sample span.g0
+            tail[ch] = acc[span.keep :]
+            np.divide(acc[span.lo - span.g0 : span.hi - span.g0], env, out=out[ch])
 
         self._lanes.run(channel, c)
+        self._tail = tail
         if self.on_frames is not None and p_out is not None:
             power_out = p_out[0]  # Σ over channels, as the sources' powers
             for ch in range(1, c):
@@ -351,12 +317,13 @@ class StreamingAgent:
                     mask_in, mask_tg,
                 )
             )  # fmt: skip
-        return self._emit(a, b)
+        return self._emit(b, span, out)
 
     def _synthesize(self, ch: int, spec: np.ndarray, workers: int) -> None:
-        """Inverse STFT of channel ``ch``'s frames [a, b) (spec complex64 [n, F]) into its overlap-add slots, after the previous chunk's tail. In batches of
-        frames (their inverse FFTs stay in cache), each added after the partial sums the
-        previous batch left in the slots it shares with this one."""
+        """Inverse STFT of channel ``ch``'s frames [a, b) (spec complex64 [n, F]) into its
+        overlap-add slots, after the previous chunk's tail. In batches of frames (their
+        inverse FFTs stay in cache), each added after the partial sums the previous batch
+        left in the slots it shares with this one."""
         dsp, r, batch = self.model.dsp, self.model.dsp.ratio, self._seg.shape[1]
         slots, seg_buf = self._slots[ch], self._seg[ch]  # [m, hop], [batch, n_fft]
         tail = self._tail[ch]
@@ -367,24 +334,24 @@ class StreamingAgent:
                 tail = slots[i : i + r - 1].copy()
             dsp.overlap_add(seg, tail, out=slots[i:])
 
-    def _emit(self, a: int, b: int) -> Emitted:
-        """The overlap-add of frames [a, b) (in the slots): returns the samples no later
-        frame touches (all remaining ones after the last frame)."""
-        c, n, hop = self.channels, b - a, self.hop
-        dsp = self.model.dsp
-        acc = self._slots[:, : n - 1 + dsp.ratio].reshape(c, -1)  # from sample a*hop - pad
-        last = b == self.n_frames
-        keep = acc.shape[1] if last else n * hop
-        self._tail = acc[:, keep:].copy()
-        g0 = a * hop - self.pad  # global index of acc[:, 0]
+    def _span(self, a: int, b: int) -> _Span:
+        """Where the overlap-add of frames [a, b) lands and what of it is finished."""
+        n, hop = b - a, self.hop
+        length = (n - 1 + self.model.dsp.ratio) * hop  # the slots' samples
+        keep = length if b == self.n_frames else n * hop  # no later frame touches these
+        g0 = a * hop - self.pad  # global index of the slots' first sample
         lo = max(g0, self._emitted)
         hi = max(lo, min(g0 + keep, self.total))
-        # a new C-contiguous array: callers hand it to pedalboard and the writer
-        out = acc[:, lo - g0 : hi - g0] / self._envelope(lo, hi)
+        return _Span(g0, lo, hi, keep, length)
+
+    def _emit(self, b: int, span: _Span, out: np.ndarray) -> Emitted:
+        """The finished samples ``out`` [C, hi - lo] (normalised on the lanes) with the
+        inputs over the same span; forgets the input samples no later chunk reads."""
+        lo, hi = span.lo, span.hi
         x_in, x_tg = self._in.pieces(lo, hi), self._tg.pieces(lo, hi)
         self._emitted = hi
         self._next = b
-        drop = max(0, (b - self.context) * hop - self.pad)
+        drop = max(0, (b - self.context) * self.hop - self.pad)
         self._in.drop_before(min(drop, hi))
         self._tg.drop_before(min(drop, hi))
         return Emitted(lo, out, x_in, x_tg)

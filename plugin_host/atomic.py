@@ -93,6 +93,13 @@ class AtomicFile:
         self.file: IO[bytes] = os.fdopen(fd, "w+b")
         self.committed = False
 
+    def sync_early(self) -> None:
+        """Flush and ``fdatasync`` what is written so far: for streamed output written on a
+        thread of its own, so that :meth:`commit`'s fsync, on the caller's critical path,
+        has only the last part left to wait for. Nothing becomes visible."""
+        self.file.flush()
+        os.fdatasync(self.file.fileno())
+
     def commit(self) -> Path:
         """Flush, fsync and move the file into place; returns ``path``."""
         f = self.file

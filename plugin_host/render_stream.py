@@ -109,7 +109,7 @@ class _Report:
     ) -> None:
         self.acc, self.timeline, self.on_frames, self.timer = acc, timeline, on_frames, timer
         self.worker: OrderedWorker[Emitted | FoldedFrames] = OrderedWorker(
-            self._measure, depth=4, name="report", threaded=_threaded(job)
+            self._measure, depth=4, name="report", threaded=threaded(job)
         )
 
     def frames(self, block: FrameBlock) -> None:
@@ -151,7 +151,7 @@ class _Sink:
         self.report, self.timer = report, timer
         # output chain, gain and write on their own thread, overlapping the next chunk
         self.output: OrderedWorker[np.ndarray] = OrderedWorker(
-            self._output, name="output", threaded=_threaded(job)
+            self._output, name="output", threaded=threaded(job)
         )
 
     def take(self, items: list[Emitted]) -> None:
@@ -240,7 +240,7 @@ def _run_blocks(
     end to end with chains: 2 blocks 134x real time, 4-5 blocks 150-160x)."""
     ahead = 1 + -(-agent.chunk_frames * agent.hop // READ_BLOCK)
     blocks = Prefetch(lambda: _blocks(job, readers, streams, timer), depth=ahead, name="read",
-                      threaded=_threaded(job))  # fmt: skip
+                      threaded=threaded(job))  # fmt: skip
     try:
         for x_in, x_tg, position in blocks:
             if cancel is not None and cancel.is_set():
@@ -258,7 +258,7 @@ def _run_blocks(
         blocks.close()
 
 
-def _threaded(job: StreamJob) -> bool:
+def threaded(job: StreamJob) -> bool:
     """Stages on their own threads, unless the render was given one thread (a render-batch
     worker: its processes already fill the cores)."""
     return job.model.dsp.workers > 1

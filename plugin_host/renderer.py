@@ -66,6 +66,7 @@ from plugin_host.render_stream import (
     StreamJob,
     Timer,
     stream,
+    threaded,
 )
 from plugin_host.report import SCHEMA, ReportAccumulator, metadata_hash
 from plugin_host.runtime import LoadedModel, ModelLoadError, load_model
@@ -311,6 +312,7 @@ def _run(
         writer = outputs.open_audio(
             paths.output, sample_rate=info_in.sample_rate, channels=channels,
             length=out_frames, source_rate=rate, source_length=total,
+            sync_early=threaded(job),  # the writer has a thread of its own
         )  # fmt: skip
         stream(job, writer, acc, plot_data.add if plot_data else None, timer, progress, cancel,
                timeline)  # fmt: skip

@@ -115,3 +115,31 @@ def test_stale_partials_of_live_process_are_kept(tmp_path: Path) -> None:
     other.write_bytes(b"")
     assert atomic.remove_stale_partials(dest) == []
     assert live.exists() and other.exists()
+
+
+def test_early_syncs_show_nothing_and_keep_the_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A streamed audio file synced as it goes (a render's writer thread): every
+    SYNC_EVERY_SAMPLES an fdatasync, nothing at the destination before the commit, and the
+    committed file holds exactly what was written."""
+    import numpy as np
+    from pedalboard.io import AudioFile
+
+    from plugin_host import audio_writer
+
+    synced: list[int] = []
+    real = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (synced.append(fd), real(fd))[1])
+    dest = tmp_path / "out.wav"
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 3_000_000)).astype(np.float32)
+    w = audio_writer.AtomicAudioWriter(dest, 44100, 2, x.shape[1], 44100, x.shape[1],
+                                       sync_early=True)  # fmt: skip
+    for s in range(0, x.shape[1], 1 << 18):
+        w.write(x[:, s : s + (1 << 18)])
+    w.finish()
+    assert len(synced) == x.size // audio_writer.SYNC_EVERY_SAMPLES  # 6 M samples: 2
+    assert not dest.exists()
+    w.commit()
+    with AudioFile(str(dest)) as f:
+        np.testing.assert_array_equal(f.read(f.frames), x)

@@ -156,12 +156,13 @@ class _Sink:
 
     def take(self, items: list[Emitted]) -> None:
         for e in items:
-            if not np.isfinite(e.output).all():
-                raise ModelOutputError(f"model {self.job.model.path}: produced NaN or Inf samples")
             self.report.samples(e)
             self.output.submit(e.output)
 
     def _output(self, x: np.ndarray) -> None:
+        """NaN check, output chain, gain and write of one span (on the output's thread)."""
+        if not np.isfinite(x).all():
+            raise ModelOutputError(f"model {self.job.model.path}: produced NaN or Inf samples")
         t = time.perf_counter()
         y = self.out_stream.process(x) if self.out_stream else x
         t = self.timer.add("chains", t)

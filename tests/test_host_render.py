@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +300,26 @@ def test_an_error_on_the_report_thread_fails_the_render_and_writes_nothing(
     monkeypatch.setattr(ReportAccumulator, "add_folded", broken)
     with pytest.raises(ArithmeticError, match="report broke"):
         render(x_path, y_path, model, tmp_path / "out.wav", report_path=tmp_path / "out.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in44100.wav", "tg44100.wav"]
+
+
+@dataclass
+class _NaNAfterCoreModel(LoadedModel):
+    """A model whose masks turn NaN from frame 300 on (the third second)."""
+
+    def core(self, feat_in, feat_tg, balance):  # type: ignore[no-untyped-def]
+        m_in, m_tg = super().core(feat_in, feat_tg, balance)
+        return m_in, np.where(np.arange(m_tg.shape[-1]) >= 300, np.nan, m_tg).astype(np.float32)
+
+
+def test_a_model_producing_nan_fails_the_render_and_writes_nothing(model, tmp_path: Path):
+    """The output's NaN check (on the output's thread, before the chain and the writer):
+    a one-line error naming the model; no output, report or temporary file is left."""
+    bad = _NaNAfterCoreModel(**{f.name: getattr(model, f.name) for f in fields(LoadedModel)})
+    x_path, y_path = pair(tmp_path, seconds=4.0)
+    with pytest.raises(RenderError, match=r"produced NaN or Inf samples"):
+        render(x_path, y_path, bad, tmp_path / "out.wav", report_path=tmp_path / "out.json",
+               share_calibration=False)  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in44100.wav", "tg44100.wav"]
 
 

@@ -12,8 +12,11 @@ array per block).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 
 import numpy as np
+
+from plugin_host.sample_buffer import inside
 
 
 class BlockQueue:
@@ -39,27 +42,27 @@ class BlockQueue:
         self._blocks.append((self.end, x[:, :n]))
         self.end += n
 
-    def read_into(self, out: np.ndarray, s0: int) -> None:
-        """Copy samples ``[s0, s0 + out.shape[-1])`` into ``out`` [C, L] (zeros outside the
-        stream); the part inside ``[0, total)`` must be held."""
-        s1 = s0 + out.shape[-1]
-        lo, hi = max(s0, 0), min(s1, self.total)
-        if hi <= lo:
-            out[:] = 0.0
-            return
-        out[:, : lo - s0] = 0.0  # only the parts outside the stream are cleared
-        out[:, hi - s0 :] = 0.0
-        assert self.start <= lo and hi <= self.end, (
-            f"samples [{lo}, {hi}) not held ([{self.start}, {self.end}))"
-        )
+    def _spans(self, lo: int, hi: int) -> Iterator[tuple[int, int, np.ndarray]]:
+        """(a, b, block) for each held block overlapping ``[lo, hi)``: it holds ``[a, b)``
+        of the range, at ``block[:, a - first : b - first]``."""
         for first, block in self._blocks:
             last = first + block.shape[1]
             if last <= lo:
                 continue
             if first >= hi:
                 break
-            a, b = max(first, lo), min(last, hi)
-            out[:, a - s0 : b - s0] = block[:, a - first : b - first]
+            yield (
+                max(first, lo),
+                min(last, hi),
+                block[:, max(first, lo) - first : min(last, hi) - first],
+            )
+
+    def read_into(self, out: np.ndarray, s0: int) -> None:
+        """Copy samples ``[s0, s0 + out.shape[-1])`` into ``out`` [C, L] (zeros outside the
+        stream); the part inside ``[0, total)`` must be held."""
+        lo, hi = inside(out, s0, self.total, self.start, self.end)
+        for a, b, part in self._spans(lo, hi):
+            out[:, a - s0 : b - s0] = part
 
     def pieces(self, lo: int, hi: int) -> tuple[np.ndarray, ...]:
         """Samples ``[lo, hi)`` (held, inside ``[0, total)``) as views of the blocks that
@@ -68,15 +71,8 @@ class BlockQueue:
         assert self.start <= lo <= hi <= self.end, (
             f"samples [{lo}, {hi}) not held ([{self.start}, {self.end}))"
         )
-        out = []
-        for first, block in self._blocks:
-            last = first + block.shape[1]
-            if last <= lo:
-                continue
-            if first >= hi:
-                break
-            out.append(block[:, max(first, lo) - first : min(last, hi) - first])
-        return tuple(out) or (np.zeros((self.channels, 0), np.float32),)
+        parts = tuple(part for _, _, part in self._spans(lo, hi))
+        return parts or (np.zeros((self.channels, 0), np.float32),)
 
     def drop_before(self, s: int) -> None:
         """Forget the samples before ``s`` (whole blocks; a block ``s`` falls in is kept)."""

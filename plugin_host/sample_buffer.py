@@ -8,6 +8,21 @@ from __future__ import annotations
 import numpy as np
 
 
+def inside(out: np.ndarray, s0: int, total: int, start: int, end: int) -> tuple[int, int]:
+    """For a read of samples ``[s0, s0 + out.shape[-1])`` of a stream of ``total`` samples
+    into ``out`` [C, L]: clears the part of ``out`` outside ``[0, total)`` and returns the
+    global range ``[lo, hi)`` left to copy (empty when lo >= hi), checked to lie within the
+    held ``[start, end)``."""
+    lo, hi = max(s0, 0), min(s0 + out.shape[-1], total)
+    if hi <= lo:
+        out[:] = 0.0
+        return lo, lo
+    out[:, : lo - s0] = 0.0  # only the parts outside the stream are cleared
+    out[:, hi - s0 :] = 0.0
+    assert start <= lo and hi <= end, f"samples [{lo}, {hi}) not held ([{start}, {end}))"
+    return lo, hi
+
+
 class SampleBuffer:
     """A window ``[start, end)`` of one stream of ``total`` samples: float32 [C, cap] storage
     (``capacity`` samples at first, grown when an append needs more), appended at the end
@@ -41,16 +56,9 @@ class SampleBuffer:
     def read_into(self, out: np.ndarray, s0: int) -> None:
         """Copy samples ``[s0, s0 + out.shape[-1])`` into ``out`` [C, L] (zeros outside the
         stream); the part inside ``[0, total)`` must be buffered."""
-        s1 = s0 + out.shape[-1]
-        lo, hi = max(s0, 0), min(s1, self.total)
+        lo, hi = inside(out, s0, self.total, self.start, self.end)
         if hi <= lo:
-            out[:] = 0.0
             return
-        out[:, : lo - s0] = 0.0  # only the parts outside the stream are cleared
-        out[:, hi - s0 :] = 0.0
-        assert self.start <= lo and hi <= self.end, (
-            f"samples [{lo}, {hi}) not buffered ([{self.start}, {self.end}))"
-        )
         a = self._off + lo - self.start
         out[:, lo - s0 : hi - s0] = self._data[:, a : a + hi - lo]
 

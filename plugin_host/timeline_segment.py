@@ -19,15 +19,13 @@ import numpy as np
 from plugin_host.measures.chroma import ChromaCosine
 from plugin_host.measures.clip import (
     SHARE_UNDEFINED,
-    VERDICT_UNDEFINED,
     FrameTrace,
     chroma_reason,
-    corr_reason,
     onset_reason,
+    seed_verdict,
 )
 from plugin_host.measures.correlation import pearson
 from plugin_host.measures.onset import BandOnsetEnvelope
-from plugin_host.measures.verdict import verdict
 from plugin_host.measures.waveform import INPUT, OUTPUT, TARGET, WaveformMoments
 
 # the measures of each segment (names and definitions of the whole-clip report's keys;
@@ -91,16 +89,8 @@ class SegmentAccumulator:
         """The segment's measures. A source silent in the segment (mean power below
         ``SILENT_SHARE`` × the output's) leaves its spectral measure (``chroma_cos_target``,
         ``onset_corr_input``) undefined: only the frames straddling the boundary see it."""
-        mo, why = self.moments, {}
-        silent_const = {name: mo.silent(i) for name, i in
-                        (("output", OUTPUT), ("input", INPUT), ("target", TARGET))}  # fmt: skip
-        r_in, r_tg = mo.pearson(OUTPUT, INPUT), mo.pearson(OUTPUT, TARGET)
-        for src, r in (("input", r_in), ("target", r_tg)):
-            if r is None:
-                why[f"output_{src}_corr"] = corr_reason(silent_const, src)
-        v = verdict(r_in, r_tg)
-        if v is None:
-            why["verdict"] = VERDICT_UNDEFINED
+        mo, why = self.moments, dict[str, str]()
+        r_in, r_tg, v = seed_verdict(mo, why)
         env_out, env_in = (e.compute() for e in self._onset)
         onset = pearson(env_out, env_in) if env_out.size else None
         if onset is None:

@@ -157,14 +157,8 @@ class ClipAccumulator:
     def compute(self) -> ClipMeasures:
         why: dict[str, str] = {}
         mo = self.moments
-        silent = {name: mo.silent(i) for name, i in (("output", OUTPUT), *_SOURCES)}
-        r_in, r_tg = mo.pearson(OUTPUT, INPUT), mo.pearson(OUTPUT, TARGET)
-        for src, r in (("input", r_in), ("target", r_tg)):
-            if r is None:
-                why[f"output_{src}_corr"] = corr_reason(silent, src)
-        v = verdict(r_in, r_tg)
-        if v is None:
-            why["verdict"] = VERDICT_UNDEFINED
+        silent = silent_signals(mo)
+        r_in, r_tg, v = seed_verdict(mo, why)
         ls = mo.least_squares()
         for key, value in ls.items():
             if value is None:
@@ -199,6 +193,27 @@ class ClipAccumulator:
 
 VERDICT_UNDEFINED = "needs both correlations"
 SHARE_UNDEFINED = "input and target are silent after masking"
+
+
+def silent_signals(mo: WaveformMoments) -> dict[str, bool]:
+    """Which of output, input and target are constant (silence included) in ``mo``."""
+    return {name: mo.silent(i) for name, i in (("output", OUTPUT), *_SOURCES)}
+
+
+def seed_verdict(
+    mo: WaveformMoments, why: dict[str, str]
+) -> tuple[float | None, float | None, str | None]:
+    """The seed's output-input and output-target correlations and verdict from ``mo``; a
+    reason for each undefined one is added to ``why``."""
+    r_in, r_tg = mo.pearson(OUTPUT, INPUT), mo.pearson(OUTPUT, TARGET)
+    silent = silent_signals(mo)
+    for src, r in (("input", r_in), ("target", r_tg)):
+        if r is None:
+            why[f"output_{src}_corr"] = corr_reason(silent, src)
+    v = verdict(r_in, r_tg)
+    if v is None:
+        why["verdict"] = VERDICT_UNDEFINED
+    return r_in, r_tg, v
 
 
 def corr_reason(silent: dict[str, bool], src: str) -> str:

@@ -64,10 +64,14 @@ def test_real_torchrun_workers_get_the_launch_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The workers torchrun starts for the experiment see OMP_WAIT_POLICY=PASSIVE: a real
-    torchrun job of 2 processes running a probe module instead of the trainer."""
+    torchrun job of 2 processes running a probe module instead of the trainer. Each rank
+    writes a file of its own (two processes printing to one log can interleave their
+    lines)."""
     probe = tmp_path / "env_probe.py"
     probe.write_text(
-        "import os\nprint('rank', os.environ['RANK'], 'omp', os.environ['OMP_WAIT_POLICY'])\n"
+        "import os, pathlib\n"
+        f"out = pathlib.Path({str(tmp_path)!r}) / f\"env_{{os.environ['RANK']}}.txt\"\n"
+        "out.write_text(f\"rank {os.environ['RANK']} omp {os.environ['OMP_WAIT_POLICY']}\")\n"
     )
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), *sys.path]))
@@ -76,8 +80,8 @@ def test_real_torchrun_workers_get_the_launch_environment(
     run = experiment_runs.run_training("seed_baseline", exp)
     log = (tmp_path / "runs" / "seed_baseline" / "stdout.log").read_text()
     assert run["status"] == "ok", log
-    lines = sorted(line for line in log.splitlines() if line.startswith("rank "))
-    assert lines == ["rank 0 omp PASSIVE", "rank 1 omp PASSIVE"]
+    lines = [(tmp_path / f"env_{rank}.txt").read_text() for rank in (0, 1)]
+    assert lines == ["rank 0 omp PASSIVE", "rank 1 omp PASSIVE"], log
 
 
 def _cond(ri: float, rt: float, shares: tuple[float, float, float], **kw: Any) -> dict[str, Any]:

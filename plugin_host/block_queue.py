@@ -1,4 +1,5 @@
-"""A stream's samples held as the blocks it was fed in, without copying them in.
+"""A stream's samples held as the blocks it was fed in, without copying them in, and the
+spans the streamed agent emits with pieces of those blocks (:class:`Emitted`).
 
 The streamed agent (:class:`plugin_host.pipeline.StreamingAgent`) reads every sample twice
 after it arrives: into the frames of a chunk, and into the span it emits with the output.
@@ -11,8 +12,11 @@ array per block).
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -79,3 +83,43 @@ class BlockQueue:
         while self._blocks and self._blocks[0][0] + self._blocks[0][1].shape[1] <= s:
             self._blocks.popleft()
         self.start = max(self.start, min(s, self.end))
+
+
+@dataclass
+class Emitted:
+    """Finished output samples ``[start, start + n)`` (model rate) with the agent's inputs
+    over the same span: output float32 [C, n]; the inputs as the fed blocks' pieces over
+    the span (``*_parts``: views, float32 [C, n_i], Σ n_i = n). :meth:`aligned` walks all
+    three without copying; ``input`` and ``target`` join the pieces (a copy)."""
+
+    start: int
+    output: np.ndarray
+    input_parts: tuple[np.ndarray, ...]
+    target_parts: tuple[np.ndarray, ...]
+
+    @functools.cached_property
+    def input(self) -> np.ndarray:
+        return _join(self.input_parts)
+
+    @functools.cached_property
+    def target(self) -> np.ndarray:
+        return _join(self.target_parts)
+
+    def aligned(self, a: int, z: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(output, input, target) views [C, m] covering samples ``[a, z)`` of the span
+        (0 = ``start``), cut wherever an input or target piece ends."""
+        pieces = (self.input_parts, self.target_parts)
+        ends = [np.cumsum([p.shape[1] for p in parts]) for parts in pieces]
+        cuts = sorted({a, z, *(int(e) for e in np.concatenate(ends) if a < e < z)})
+        for lo, hi in itertools.pairwise(cuts):
+            views = []
+            for parts, end in zip(pieces, ends, strict=True):
+                i = int(np.searchsorted(end, lo, side="right"))  # the piece holding lo
+                first = int(end[i]) - parts[i].shape[1]
+                views.append(parts[i][:, lo - first : hi - first])
+            yield self.output[:, lo:hi], views[0], views[1]
+
+
+def _join(parts: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Pieces [C, n_i] side by side: [C, Σ n_i] (the piece itself when there is one)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)

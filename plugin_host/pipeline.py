@@ -20,13 +20,12 @@ allocated once.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from plugin_host.block_queue import BlockQueue
+from plugin_host.block_queue import BlockQueue, Emitted
 from plugin_host.frame_store import FFT_BATCH, FrameStore, lanes_for
 from plugin_host.runtime import LoadedModel, ModelMetadata
 from plugin_host.share_calibration import ShareCalibrationConfig, ShareCalibrator
@@ -151,32 +150,6 @@ class _Span:
     hi: int
     keep: int
     length: int
-
-
-@dataclass
-class Emitted:
-    """Finished output samples ``[start, start + n)`` (model rate) with the agent's inputs
-    over the same span: output, input, target: float32 [C, n]. The inputs are the fed
-    blocks' pieces over the span (``*_parts``, views), joined on first use: on the thread
-    that measures them, not the agent's."""
-
-    start: int
-    output: np.ndarray
-    input_parts: tuple[np.ndarray, ...]
-    target_parts: tuple[np.ndarray, ...]
-
-    @functools.cached_property
-    def input(self) -> np.ndarray:
-        return _join(self.input_parts)
-
-    @functools.cached_property
-    def target(self) -> np.ndarray:
-        return _join(self.target_parts)
-
-
-def _join(parts: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Pieces [C, n_i] side by side: [C, Σ n_i] (the piece itself when there is one)."""
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
 class StreamingAgent:

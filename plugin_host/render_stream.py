@@ -132,7 +132,8 @@ class _Report:
         elif self.timeline is not None:
             self.acc.moments.add(self.timeline.add_samples(item))
         else:
-            self.acc.add_samples(item.output, item.input, item.target)
+            for views in item.aligned(0, item.output.shape[1]):
+                self.acc.add_samples(*views)
         self.timer.add("report", t)
 
 

@@ -176,7 +176,8 @@ class TimelineAccumulator:
             a, z = max(b[k], span.start) - span.start, min(b[k + 1], span.start + n) - span.start
             if z > a:
                 part = WaveformMoments()
-                part.update(*(x[:, a:z] for x in (span.output, span.input, span.target)))
+                for views in span.aligned(a, z):  # the fed blocks' views: no copy
+                    part.update(*views)
                 self._acc(k).moments.add(part)
                 whole.add(part)
         self._samples_end = max(self._samples_end, span.start + n)

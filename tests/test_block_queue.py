@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from plugin_host.block_queue import BlockQueue
+from plugin_host.block_queue import BlockQueue, Emitted
 
 
 def fed(total: int, sizes: list[int]) -> tuple[BlockQueue, np.ndarray, list[np.ndarray]]:
@@ -56,3 +56,22 @@ def test_samples_beyond_the_total_are_ignored():
     q.append(np.full((1, 8), 2.0, np.float32))
     assert q.end == 10
     np.testing.assert_array_equal(np.concatenate(q.pieces(0, 10), axis=1)[0], [1] * 8 + [2] * 2)
+
+
+def test_an_emitted_span_walks_both_inputs_pieces_without_copying():
+    """Input and target fed in blocks of different sizes: ``aligned`` cuts the span where
+    either's pieces end, every view shares memory with a fed block, and the views put
+    together are the span (the joined ``input``/``target`` too)."""
+    q_in, x, blocks_in = fed(100, [7, 30, 1, 62])
+    q_tg, _, blocks_tg = fed(100, [50, 50])
+    out = np.arange(2 * 90, dtype=np.float32).reshape(2, 90)
+    e = Emitted(5, out, q_in.pieces(5, 95), q_tg.pieces(5, 95))
+    np.testing.assert_array_equal(e.input, x[:, 5:95])
+    np.testing.assert_array_equal(e.target, x[:, 5:95])
+    walked = list(e.aligned(10, 80))  # span samples 10-80: global 15-85
+    assert [o.shape[1] for o, _, _ in walked] == [22, 1, 12, 35]  # cuts at 37, 38, 50
+    for views, i in ((1, blocks_in), (2, blocks_tg)):
+        assert all(any(np.shares_memory(w[views], b) for b in i) for w in walked)
+    for k in range(3):
+        joined = np.concatenate([w[k] for w in walked], axis=1)
+        np.testing.assert_array_equal(joined, (out[:, 10:80], x[:, 15:85], x[:, 15:85])[k])

@@ -25,16 +25,20 @@ class WaveformMoments:
         self.gram = np.zeros((3, 3))
 
     def update(self, output: np.ndarray, input: np.ndarray, target: np.ndarray) -> None:
-        """output, input, target: float [C, n] over the same samples (any shape, one shape)."""
+        """output, input, target: float [C, n] (or [n]) over the same samples, one shape;
+        any strides along C (views of larger blocks are not copied)."""
         if not output.shape == input.shape == target.shape:
             raise ValueError(f"shapes differ: {output.shape}, {input.shape}, {target.shape}")
-        v = [np.ascontiguousarray(x, np.float32).reshape(-1) for x in (output, input, target)]
-        self.n += v[0].size
-        for i in range(3):  # BLAS dots on the flat views: no stacked copy (4x faster)
-            self.sums[i] += float(v[i].sum())  # float32 pairwise sum (SIMD), as the dots
-            for j in range(i, 3):
-                self.gram[i, j] += float(np.dot(v[i], v[j]))
-                self.gram[j, i] = self.gram[i, j]
+        rows = [np.asarray(x, np.float32).reshape(-1, output.shape[-1]) for x in
+                (output, input, target)]  # fmt: skip
+        self.n += output.size
+        for r in range(rows[0].shape[0]):  # per channel: BLAS dots on contiguous rows
+            v = [np.ascontiguousarray(x[r]) for x in rows]
+            for i in range(3):
+                self.sums[i] += float(v[i].sum())  # float32 pairwise sum (SIMD), as the dots
+                for j in range(i, 3):
+                    self.gram[i, j] += float(np.dot(v[i], v[j]))
+                    self.gram[j, i] = self.gram[i, j]
 
     def add(self, other: WaveformMoments) -> None:
         """Add the sums of other samples (moments of a later or earlier span)."""

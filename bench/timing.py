@@ -74,9 +74,11 @@ class TimedModel(LoadedModel):
 
 
 def stage_split(report: dict[str, Any], wall: float, core_s: float) -> dict[str, float]:
-    """Seconds per stage of one render: ``io`` (read + write), ``chains``, ``core`` (ONNX
-    Runtime), ``report`` (the render's own timers) and ``dsp`` = the rest of the wall time
-    (numpy STFT / features / masking / iSTFT and the glue between stages)."""
+    """Seconds per stage of one render, from the render's own timers: ``io`` (read +
+    write), ``chains``, ``core`` (ONNX Runtime), ``report``, and ``dsp``: the agent's time
+    less the core's (numpy STFT / features / masking / iSTFT and the glue between them; the
+    rest of the wall time when the report has no ``agent`` timer). The stages run on
+    threads of their own (``plugin_host/stage_thread.py``), so their sum can exceed ``wall``."""
     t = report["timings_s"]
     split = {
         "io": float(t.get("read", 0.0)) + float(t.get("write", 0.0)),
@@ -85,7 +87,9 @@ def stage_split(report: dict[str, Any], wall: float, core_s: float) -> dict[str,
         "report": float(t.get("report", 0.0)),
         "load_model": float(t.get("load_model", 0.0)),
     }
-    split["dsp"] = max(0.0, wall - sum(split.values()))
+    agent = t.get("agent")
+    rest = float(agent) - core_s if agent is not None else wall - sum(split.values())
+    split["dsp"] = max(0.0, rest)
     return split
 
 

@@ -89,12 +89,14 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     assert len(data["machine"]["load_average_start"]) == 3
     assert len(data["machine"]["load_average_end"]) == 3
     assert "Targets in this run (load average" in md
-    # per-stage split of the end-to-end render: every stage measured, together the wall time
+    # per-stage split of the end-to-end render: every stage measured; each is busy time on
+    # at most two threads inside the render (chains and I/O: the reader's and the writer's),
+    # so none exceeds twice its wall time, while together they may
     stages = data["end_to_end_stages_s"]
     assert set(stages) >= {"io", "chains", "dsp", "core", "report"}
     assert all(v >= 0 for v in stages.values())
-    assert stages["chains"] > 0 and stages["core"] > 0
-    assert sum(stages.values()) == pytest.approx(data["end_to_end_seconds"], rel=0.05)
+    assert stages["chains"] > 0 and stages["core"] > 0 and stages["dsp"] > 0
+    assert all(v <= 2 * data["end_to_end_seconds"] for v in stages.values()), stages
     # memory: one fresh process per length, none of them imported torch; the ratio's
     # lengths are recorded (the quick run's, not 10 s and 600 s)
     assert len(data["rss"]) == 3 and data["memory_torch_imported"] is False

@@ -203,6 +203,8 @@ class StreamingAgent:
         self._frames = FrameStore(dsp, channels, cap, self._lanes)
         self._seg = np.empty((channels, min(own, FFT_BATCH), self.n_fft), np.float32)
         self._slots = np.empty((channels, own - 1 + dsp.ratio, self.hop), np.float32)
+        n_freq = self.n_fft // 2 + 1  # the output's |Y|² per channel, for on_frames
+        self._p_out = np.empty((channels, own, n_freq), np.float32) if on_frames else None
         # inside the clip the iSTFT's normaliser repeats every hop samples: one copy of it
         # (phase 0 at sample _env_lo), sliced per chunk instead of rebuilt
         self._env_lo = (dsp.ratio - 1) * self.hop - self.pad  # first sample all frames reach
@@ -259,7 +261,7 @@ class StreamingAgent:
         # band powers): masked in place, the input's slice then holds the output [C, n, F];
         # each channel mixed and inverted on its own lane
         n = b - a
-        p_out = np.empty((c, n, fs.power.shape[-1]), np.float32) if self.on_frames else None
+        p_out = self._p_out[:, :n] if self.on_frames else None  # |Y|² per channel
         workers = self._lanes.fft_workers(dsp, c)
         pairs_in, pairs_tg = dsp.pair_mask(mask_in), dsp.pair_mask(mask_tg)  # [n, 2F]
         span = self._span(a, b)

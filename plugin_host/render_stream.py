@@ -109,7 +109,7 @@ class _Report:
     ) -> None:
         self.acc, self.timeline, self.on_frames, self.timer = acc, timeline, on_frames, timer
         self.worker: OrderedWorker[Emitted | FoldedFrames] = OrderedWorker(
-            self._measure, depth=4, name="report", threaded=threaded(job)
+            self._measure, depth=2, name="report", threaded=threaded(job)
         )
 
     def frames(self, block: FrameBlock) -> None:

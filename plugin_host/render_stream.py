@@ -2,6 +2,9 @@
 agent, the output chain and the output gain, and hand every finished span to the writer
 and the report (flat memory for any clip length).
 
+Four threads when the render has more than one (:func:`threaded`): the reader with the
+input/target chains, the agent, the report's measures, and the output chain with the
+writer (:mod:`plugin_host.stage_thread`); in turn on the caller's thread otherwise.
 Everything here runs at the model's rate, on float32 [C, n] blocks; the writer resamples
 back to the output rate. :class:`Timer` keeps the seconds spent per stage (``timings_s``).
 """

@@ -1,10 +1,11 @@
-"""Two stages of a render on their own threads, so that reading and the effect chains
-overlap the agent's FFTs (pedalboard, the audio readers and numpy's FFTs release the GIL).
+"""Stages of a render on their own threads, so that reading, the effect chains, the report
+and the writer overlap the agent's FFTs (pedalboard, the audio readers and numpy's FFTs
+release the GIL).
 
 - :class:`Prefetch` runs a generator (read a block, run the input/target chains) on a
   thread, ``depth`` items ahead of its consumer.
-- :class:`OrderedWorker` applies a function (output chain, gain, write) to items in the
-  order they are submitted, at most ``depth`` waiting.
+- :class:`OrderedWorker` applies a function (the report's measures; the output chain,
+  gain and write) to items in the order they are submitted, at most ``depth`` waiting.
 
 Both keep memory bounded (``depth`` items), hand an exception raised on their thread to the
 caller's thread (re-raised by the next call), and stop when closed, also on an error path.

@@ -16,6 +16,18 @@ def test_a_downbeat_at_the_start_has_no_pickup() -> None:
     assert bars[-1][2] == 4.0
 
 
+def test_a_short_pickup_joins_bar_one_and_later_bars_keep_the_grid() -> None:
+    """A first downbeat under MIN_PICKUP_S (here 30 ms): no bar 0, bar 1 starts at 0, and
+    every later bar starts at ``bar_start_s`` (the time a bar-valued balance curve uses)."""
+    grid = BarGrid(120.0, 0.03)
+    bars = grid.bars(6.0)
+    assert [b[0] for b in bars] == [1, 2, 3]
+    assert bars[0][1] == 0.0 and bars[0][2] == pytest.approx(2.03)
+    for k, start, _ in bars[1:]:
+        assert start == pytest.approx(grid.bar_start_s(k))
+    assert bars[-1][2] == 6.0
+
+
 def test_fractional_bars_and_bad_values() -> None:
     assert BarGrid(120.0, 1.0).bar_start_s(2.5) == pytest.approx(4.0)
     for bad in ({"bpm": 0.0, "downbeat_s": 0.0}, {"bpm": 120.0, "downbeat_s": -1.0}):

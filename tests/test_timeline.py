@@ -198,8 +198,9 @@ def test_a_source_silent_everywhere_is_not_a_local_loss():
 
 
 def test_segments_of_a_grid_and_of_seconds():
-    s = Segments.of(SR * 5, SR, BarGrid(120.0, 0.02))  # downbeat within MIN_PICKUP_S: no bar 0
-    assert s.index == (1, 2, 3) and s.bounds.tolist() == [0, 88200, 176400, SR * 5]
+    # a downbeat within MIN_PICKUP_S: no bar 0, bar 1 from 0, bar 2 on from the grid (2.02 s)
+    s = Segments.of(SR * 5, SR, BarGrid(120.0, 0.02))
+    assert s.index == (1, 2, 3) and s.bounds.tolist() == [0, 89082, 177282, SR * 5]
     s = Segments.of(SR * 5, SR, BarGrid(120.0, 0.5))  # a pickup: bar 0
     assert s.index == (0, 1, 2, 3) and s.bounds.tolist() == [0, 22050, 110250, 198450, SR * 5]
     assert s.start_s == (0.0, 0.5, 2.5, 4.5) and s.end_s == (0.5, 2.5, 4.5, 5.0)

@@ -46,11 +46,14 @@ class BarGrid:
         if duration_s <= 0:
             return []
         out: list[tuple[int, float, float]] = []
-        first = self.downbeat_s if self.downbeat_s >= MIN_PICKUP_S else 0.0
-        if first > 0.0:
-            out.append((0, 0.0, min(first, duration_s)))
+        pickup = self.downbeat_s >= MIN_PICKUP_S
+        if pickup:
+            out.append((0, 0.0, min(self.downbeat_s, duration_s)))
         k = 1
-        while (start := first + (k - 1) * self.bar_s) < duration_s:
-            out.append((k, start, min(start + self.bar_s, duration_s)))
+        while (start := self.bar_start_s(k)) < duration_s:
+            # a pickup shorter than MIN_PICKUP_S joins bar 1; every bar starts where
+            # bar_start_s says (a bar-valued balance curve and the timeline agree)
+            lo = 0.0 if k == 1 and not pickup else start
+            out.append((k, lo, min(start + self.bar_s, duration_s)))
             k += 1
         return out

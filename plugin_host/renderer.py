@@ -294,6 +294,8 @@ def _run(
     # bar-valued balance curve's; None: per second
     grid = settings.bar_grid or prep.grid
     knob = _frame_balance(settings.balance, model, total, grid)
+    if isinstance(knob, np.ndarray):
+        model.check_balance(knob)  # a moving knob on an old file: refused before any output
     calibration = None if sources.keep else settings.calibration  # nothing to balance
     job = StreamJob(agent_model, info_in, info_tg, chain, knob, channels, total,
                     loop and target_audio is None, settings.chunk_frames, settings.gain,

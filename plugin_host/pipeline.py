@@ -261,7 +261,7 @@ class StreamingAgent:
         # band powers): masked in place, the input's slice then holds the output [C, n, F];
         # each channel mixed and inverted on its own lane
         n = b - a
-        p_out = self._p_out[:, :n] if self.on_frames else None  # |Y|² per channel
+        p_out = None if self._p_out is None else self._p_out[:, :n]  # |Y|² per channel
         workers = self._lanes.fft_workers(dsp, c)
         pairs_in, pairs_tg = dsp.pair_mask(mask_in), dsp.pair_mask(mask_tg)  # [n, 2F]
         span = self._span(a, b)

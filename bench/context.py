@@ -151,13 +151,18 @@ def prepare(cfg: BenchConfig, tmp: Path) -> Setup:
 
 
 def host_render(
-    s: Setup, out: Path, chain: Chain | None = None, report: Path | None = None
+    s: Setup,
+    out: Path,
+    chain: Chain | None = None,
+    report: Path | None = None,
+    model: TimedModel | None = None,
 ) -> tuple[dict[str, Any], float, float]:
-    """One render of the pair through the host (``plugin_host.render``) to ``out``; returns
-    (report, wall seconds, ONNX core seconds)."""
+    """One render of the pair through the host (``plugin_host.render``) to ``out`` with
+    ``model`` (default: the setup's); returns (report, wall seconds, ONNX core seconds)."""
     from plugin_host.renderer import render
 
-    s.model.core_seconds = 0.0
+    m = model or s.model
+    m.core_seconds = 0.0
     t = time.perf_counter()
-    rep = render(*s.paths, s.model, out, chain=chain, report_path=report, overwrite=True)
-    return rep, time.perf_counter() - t, s.model.core_seconds
+    rep = render(*s.paths, m, out, chain=chain, report_path=report, overwrite=True)
+    return rep, time.perf_counter() - t, m.core_seconds

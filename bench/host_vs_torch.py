@@ -11,9 +11,10 @@ from bench.audio import read_audio, write_audio
 from bench.context import Setup, host_render
 from bench.fft_floor import fft_floor
 from bench.floor import floor_render, identity_core
-from bench.timing import median, median_split, rounds, rtf, stage_split
+from bench.timing import TimedModel, copy_model, median, median_split, rounds, rtf, stage_split
 from plugin_host.measures import MEASURES
 from plugin_host.pipeline import context_frames, default_chunk_frames
+from plugin_host.runtime import load_model
 
 
 def torch_render(s: Setup, out: Path) -> None:
@@ -39,6 +40,19 @@ def _torch_one_thread(s: Setup) -> dict[str, list[float]]:
         return rounds(one, s.cfg.runs, s.cfg.warmup, "torch on one thread")
     finally:
         torch.set_num_threads(s.cfg.threads)
+
+
+def _host_one_thread(s: Setup) -> dict[str, Any]:
+    """The host render on one thread (its stages in turn, as in a render-batch worker), so
+    that its stages' seconds do not overlap: where the time goes, without contention."""
+    one: TimedModel = copy_model(load_model(s.onnx_path, provider="cpu", threads=1), TimedModel)
+    runs = [host_render(s, s.out("host1"), model=one) for _ in range(s.cfg.warmup + s.cfg.runs)]
+    timed = runs[s.cfg.warmup :]
+    wall = median([w for _, w, _ in timed])
+    return {
+        "host_1thread_seconds": wall,
+        "host_1thread_stages_s": median_split([stage_split(r, w, c) for r, w, c in timed]),
+    }
 
 
 def _fft_floor_call(s: Setup) -> Callable[[], None]:
@@ -101,6 +115,7 @@ def section_host(s: Setup) -> dict[str, Any]:
         out[f"{key}_rtf"] = rtf(s.cfg.seconds, value)
     out.update(_ratios(med, times, s.cfg.threads))
     out["host_stages_s"] = median_split([stage_split(r, w, c) for r, w, c in timed])
+    out.update(_host_one_thread(s))
     out["host_report"] = {k: timed[-1][0].get(k) for k in MEASURES}
     out["runs_s"] = times
     return out

@@ -117,6 +117,22 @@ def md_host(r: dict[str, Any]) -> list[str]:
         "",
         *stage_table(r["host_stages_s"], r["host_seconds"]),
         "",
+        *_one_thread(r),
+    ]
+
+
+def _one_thread(r: dict[str, Any]) -> list[str]:
+    """The host on one thread: its stages in turn, so they add up to its wall time."""
+    if r.get("host_1thread_stages_s") is None:
+        return []
+    wall = r["host_1thread_seconds"]
+    return [
+        f"The same render on one thread (its stages in turn, as in a render-batch worker; "
+        f"`host_1thread_seconds` {wall:.3f} s, {r['config']['seconds'] / wall:.0f}× real "
+        "time), where the stages do not overlap:",
+        "",
+        *stage_table(r["host_1thread_stages_s"], wall),
+        "",
     ]
 
 

@@ -39,6 +39,7 @@ EDGES = [0, 2, 4, 7, 11, 16, 23, 33, 47, 66, 93, 130, 182, 255, 357, 500, 700, 1
 # every figure the issue names, each a positive finite number after a run
 FIGURES = (
     "host_rtf",
+    "host_1thread_seconds",
     "torch_rtf",
     "floor_rtf",
     "host_vs_torch_ratio",
@@ -97,6 +98,12 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     assert all(v >= 0 for v in stages.values())
     assert stages["chains"] > 0 and stages["core"] > 0 and stages["dsp"] > 0
     assert all(v <= 2 * data["end_to_end_seconds"] for v in stages.values()), stages
+    # the host on one thread: its stages run in turn, so they cannot add up to more than
+    # its wall time (5 %: the timers and the bench's clock are read at slightly different
+    # moments)
+    one = data["host_1thread_stages_s"]
+    assert one["dsp"] > 0 and one["report"] > 0 and one["io"] > 0
+    assert sum(one.values()) <= 1.05 * data["host_1thread_seconds"], one
     # memory: one fresh process per length, none of them imported torch; the ratio's
     # lengths are recorded (the quick run's, not 10 s and 600 s)
     assert len(data["rss"]) == 3 and data["memory_torch_imported"] is False

@@ -1,5 +1,5 @@
 """The metadata an exported model carries (``metadata_props`` under
-``plugin_host.runtime.META_PREFIX``): what the host needs to rebuild the DSP around the core
+``plugin_host.model_metadata.META_PREFIX``): what the host needs to rebuild the DSP around the core
 (:func:`base_metadata`) and where the model came from (:func:`provenance_metadata`,
 :func:`checkpoint_metadata`). All values are strings; JSON ones are canonical."""
 
@@ -17,7 +17,7 @@ import onnx
 import torch
 
 from model import CreativeAgent
-from plugin_host.runtime import FORMAT_VERSION, META_PREFIX
+from plugin_host.model_metadata import FORMAT_VERSION, META_PREFIX
 from training.checkpoint import CheckpointError
 
 DEFAULT_OPSET = 18

@@ -5,7 +5,7 @@ powers) and ``balance`` [B, N] (the knob per frame; format version 2) in, ``inpu
 B and frame count N dynamic. Everything the host needs to rebuild the DSP around it (sample
 rate, STFT size/hop/window, band edges) and to know where the model came from (config,
 training-config hash, validation metrics, creation time, project version) is written to
-``metadata_props`` under ``plugin_host.runtime.META_PREFIX``.
+``metadata_props`` under ``plugin_host.model_metadata.META_PREFIX``.
 
 Every export runs ``onnx.checker`` and, unless ``--no-verify``, the parity check of
 ``export/parity.py`` on the file as the host opens it; the file appears at its final path

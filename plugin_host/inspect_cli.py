@@ -7,7 +7,8 @@ import argparse
 import json
 import sys
 
-from plugin_host.runtime import VALIDATION_KEYS, LoadedModel, ModelLoadError, load_model
+from plugin_host.model_metadata import VALIDATION_KEYS
+from plugin_host.runtime import LoadedModel, ModelLoadError, load_model
 
 
 def format_metadata(model: LoadedModel) -> str:

@@ -27,7 +27,8 @@ import numpy as np
 
 from plugin_host.block_queue import BlockQueue, Emitted
 from plugin_host.frame_store import FFT_BATCH, FrameStore, lanes_for
-from plugin_host.runtime import LoadedModel, ModelMetadata
+from plugin_host.model_metadata import ModelMetadata
+from plugin_host.runtime import LoadedModel
 from plugin_host.share_calibration import ShareCalibrationConfig, ShareCalibrator
 
 # Frames per chunk of the streamed render (512 frames = 5.9 s at hop 512 / 44.1 kHz), at

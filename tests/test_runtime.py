@@ -17,14 +17,11 @@ import pytest
 from onnx import TensorProto, helper
 
 from plugin_host import inspect_cli
+from plugin_host.model_metadata import FORMAT_VERSION, META_PREFIX, ModelLoadError, ModelMetadata
 from plugin_host.runtime import (
-    FORMAT_VERSION,
     INPUT_NAMES,
-    META_PREFIX,
     OUTPUT_NAMES,
     LoadedModel,
-    ModelLoadError,
-    ModelMetadata,
     available_cores,
     cuda_driver_present,
     load_model,

@@ -68,7 +68,7 @@ from plugin_host.render_stream import (
     stream,
     threaded,
 )
-from plugin_host.report import SCHEMA, ReportAccumulator, metadata_hash
+from plugin_host.report import ReportAccumulator, describe_render
 from plugin_host.runtime import LoadedModel, ModelLoadError, load_model
 from plugin_host.share_calibration import ShareCalibrationConfig
 from plugin_host.timeline import Segments, TimelineAccumulator
@@ -318,7 +318,7 @@ def _run(
         )  # fmt: skip
         stream(job, writer, acc, plot_data.add if plot_data else None, timer, progress, cancel,
                timeline)  # fmt: skip
-        report = _report(model, info_in, info_tg, paths, chain, float(np.mean(knob)),
+        report = describe_render(model, info_in, info_tg, paths, chain, float(np.mean(knob)),
                          settings.fit, channels, out_frames, acc)  # fmt: skip
         curve = settings.balance
         report["balance_curve"] = curve.to_dict() if isinstance(curve, BalanceCurve) else None
@@ -355,59 +355,3 @@ def _frame_balance(
         return balance
     meta = model.metadata
     return balance.frame_values(model.dsp.n_frames(total), meta.hop, meta.sample_rate, grid)
-
-
-def _rate(hz: float) -> int | float:
-    """A sample rate for the report: an int when whole (every common rate)."""
-    return int(hz) if float(hz).is_integer() else float(hz)
-
-
-def _report(
-    model: LoadedModel,
-    info_in: AudioInfo,
-    info_tg: AudioInfo,
-    paths: RenderPaths,
-    chain: Chain,
-    balance: float,
-    fit: str,
-    channels: int,
-    out_frames: int,
-    acc: ReportAccumulator,
-) -> dict[str, Any]:
-    meta = model.metadata
-    measures = acc.measures()
-    return {
-        "schema": SCHEMA,
-        "output": str(paths.output),
-        "input": str(info_in.path),
-        "target": str(info_tg.path),
-        "report_path": str(paths.report) if paths.report else None,
-        "plot_path": str(paths.plot) if paths.plot else None,
-        **{k: v for k, v in measures.items() if k not in ("masks", "undefined")},
-        "masks": measures["masks"],
-        "undefined": measures["undefined"],
-        "measured_at": "agent: its output vs its inputs after their chains, before the "
-        "output chain, at the model rate",
-        "balance": balance,
-        "fit": fit,
-        "chain": None if chain.is_empty() else chain.to_dict(),
-        "provider": model.provider,
-        "model": {
-            "path": str(model.path),
-            "metadata_hash": metadata_hash(meta),
-            "sample_rate": _rate(meta.sample_rate),
-            "size": meta.config.get("size"),
-        },
-        "channels": channels,
-        "sample_rates": {
-            "input": _rate(info_in.sample_rate),
-            "target": _rate(info_tg.sample_rate),
-            "model": _rate(meta.sample_rate),
-            "output": _rate(info_in.sample_rate),
-        },
-        "durations_s": {
-            "input": info_in.duration,
-            "target": info_tg.duration,
-            "output": out_frames / info_in.sample_rate,
-        },
-    }

@@ -19,9 +19,13 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from plugin_host.audio_io import AudioInfo
+from plugin_host.chain import Chain
 from plugin_host.measures import ClipAccumulator, ClipMeasures
 from plugin_host.measures.clip import FrameTrace
 from plugin_host.pipeline import FrameBlock
+from plugin_host.render_files import RenderPaths
+from plugin_host.runtime import LoadedModel
 from plugin_host.timeline import Timeline
 
 SCHEMA = "creative-agent/render-report/1"
@@ -155,3 +159,62 @@ def metadata_hash(meta: Any) -> str:
     }
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _rate(hz: float) -> int | float:
+    """A sample rate for the report: an int when whole (every common rate)."""
+    return int(hz) if float(hz).is_integer() else float(hz)
+
+
+def describe_render(
+    model: LoadedModel,
+    info_in: AudioInfo,
+    info_tg: AudioInfo,
+    paths: RenderPaths,
+    chain: Chain,
+    balance: float,
+    fit: str,
+    channels: int,
+    out_frames: int,
+    acc: ReportAccumulator,
+) -> dict[str, Any]:
+    """The report of a finished render (everything but the renderer's own additions:
+    ``timeline``, ``warnings``, ``alignment``, timings...): what was rendered from what, how,
+    and ``acc``'s measures."""
+    meta = model.metadata
+    measures = acc.measures()
+    return {
+        "schema": SCHEMA,
+        "output": str(paths.output),
+        "input": str(info_in.path),
+        "target": str(info_tg.path),
+        "report_path": str(paths.report) if paths.report else None,
+        "plot_path": str(paths.plot) if paths.plot else None,
+        **{k: v for k, v in measures.items() if k not in ("masks", "undefined")},
+        "masks": measures["masks"],
+        "undefined": measures["undefined"],
+        "measured_at": "agent: its output vs its inputs after their chains, before the "
+        "output chain, at the model rate",
+        "balance": balance,
+        "fit": fit,
+        "chain": None if chain.is_empty() else chain.to_dict(),
+        "provider": model.provider,
+        "model": {
+            "path": str(model.path),
+            "metadata_hash": metadata_hash(meta),
+            "sample_rate": _rate(meta.sample_rate),
+            "size": meta.config.get("size"),
+        },
+        "channels": channels,
+        "sample_rates": {
+            "input": _rate(info_in.sample_rate),
+            "target": _rate(info_tg.sample_rate),
+            "model": _rate(meta.sample_rate),
+            "output": _rate(info_in.sample_rate),
+        },
+        "durations_s": {
+            "input": info_in.duration,
+            "target": info_tg.duration,
+            "output": out_frames / info_in.sample_rate,
+        },
+    }

@@ -15,7 +15,8 @@ import numpy as np
 from pedalboard.io import AudioFile
 
 from plugin_host.atomic import AtomicFile
-from plugin_host.audio_io import check_output_format, make_resampler
+from plugin_host.audio_io import check_output_format
+from plugin_host.resample import make_resampler
 
 # Written sample format per container: float WAV keeps the render's headroom exactly.
 _BIT_DEPTH = {".wav": 32, ".flac": 24, ".aiff": 24}

@@ -17,7 +17,8 @@ import numpy as np
 from pedalboard.io import AudioFile
 
 from plugin_host.atomic import AtomicFile
-from plugin_host.audio_io import SourceReader, probe, resampled_length
+from plugin_host.audio_io import SourceReader, probe
+from plugin_host.resample import resampled_length
 
 AUDIO_EXTS = (".wav", ".wave", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
 ROLES = ("input", "target")

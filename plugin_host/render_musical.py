@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plugin_host.audio_io import AudioInfo, SourceReader, resampled_length
+from plugin_host.audio_io import AudioInfo, SourceReader
 from plugin_host.levels import SourceCheck
 from plugin_host.musical.grid import BarGrid
+from plugin_host.resample import resampled_length
 
 if TYPE_CHECKING:
     from plugin_host.musical.analysis import ClipAnalysis

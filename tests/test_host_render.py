@@ -15,10 +15,10 @@ import pytest
 from pedalboard.io import AudioFile
 
 from plugin_host import Chain, RenderCancelled, RenderError, render
-from plugin_host.audio_io import Resampler
 from plugin_host.paths import AllowedRoots
 from plugin_host.pipeline import StreamingAgent, process, process_chunked
 from plugin_host.report import ReportAccumulator
+from plugin_host.resample import Resampler
 from plugin_host.runtime import LoadedModel, load_model
 from tests.helpers import chord, click_track
 

@@ -49,15 +49,18 @@ class Timer:
         self._lock = threading.Lock()  # stages run on four threads (stage_thread)
         self._nested = 0.0  # seconds of other stages timed inside the agent's calls
 
-    def add(self, stage: str, since: float, nested: bool = False) -> float:
-        """Add the seconds from ``since`` to ``stage``; ``nested``: this ran inside the
-        agent's call (the report's fold), so the agent's time excludes it."""
+    def add(self, stage: str, since: float) -> float:
+        """Add the seconds from ``since`` to ``stage``."""
         now = time.perf_counter()
         with self._lock:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
-            if nested:
-                self._nested += now - since
         return now
+
+    def not_agent(self, since: float) -> None:
+        """The seconds from ``since`` ran inside the agent's call but are not the agent's
+        (the report's work there, timed as its own stage): the agent's time excludes them."""
+        with self._lock:
+            self._nested += time.perf_counter() - since
 
     def run_agent(
         self, agent: StreamingAgent, x_in: np.ndarray | None, x_tg: np.ndarray | None, since: float
@@ -116,12 +119,15 @@ class _Report:
         )
 
     def frames(self, block: FrameBlock) -> None:
+        """Called inside the agent's step: fold the block, hand it on (measured there and
+        then when the render has one thread)."""
         t = time.perf_counter()
         folded = self.acc.fold_block(block)
         if self.on_frames is not None:
             self.on_frames(block)
-        self.timer.add("report", t, nested=True)
+        self.timer.add("report", t)
         self.worker.submit(folded)
+        self.timer.not_agent(t)
 
     def samples(self, span: Emitted) -> None:
         self.worker.submit(span)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -284,6 +285,32 @@ def test_cancel_and_interrupt_leave_no_file(model, tmp_path: Path):
     with pytest.raises(KeyboardInterrupt):
         render(x_path, y_path, model, tmp_path / "k.wav", progress=interrupt)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in44100.wav", "tg44100.wav"]
+
+
+def test_one_thread_report_time_is_not_counted_as_the_agents(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """On one thread the report measures each chunk of frames inside the agent's step: that
+    time is the report's, not the agent's too. A report made slow on purpose (50 ms per
+    chunk, 7 chunks) shows in ``report`` and not in ``agent`` (the tiny model's own agent
+    work on 3 s takes a few tens of ms: the bound leaves a 3x margin for a loaded machine)."""
+    one = load_model(tiny_onnx, provider="cpu", threads=1)
+    real = ReportAccumulator.add_folded
+    calls: list[int] = []
+
+    def slow(self: ReportAccumulator, folded: Any) -> Any:
+        calls.append(1)
+        time.sleep(0.05)
+        return real(self, folded)
+
+    monkeypatch.setattr(ReportAccumulator, "add_folded", slow)
+    x_path, y_path = pair(tmp_path, seconds=3.0)
+    rep = render(x_path, y_path, one, tmp_path / "out.wav", chunk_frames=37)
+    t, slept = rep["timings_s"], 0.05 * len(calls)
+    assert len(calls) == 7 and t["report"] >= slept
+    assert t["agent"] < slept / 2, t
+    # the stages ran in turn: together at most the render's seconds (each rounded to 0.1 ms)
+    assert sum(t.values()) <= rep["render_seconds"] + 1e-3, t
 
 
 def test_an_error_on_the_report_thread_fails_the_render_and_writes_nothing(

@@ -147,10 +147,7 @@ def _parse_row(cells: dict[str, str], base: Path, row: Row, seen: dict[str, int]
                                 "auto")  # fmt: skip
     except MusicalError as exc:
         return str(exc)
-    if cells.get("align"):
-        kwargs["align"] = musical.align
-    if cells.get("transpose"):
-        kwargs["transpose"] = musical.transpose
+    kwargs.update(musical.render_kwargs())
     row.kwargs = kwargs
     return None
 

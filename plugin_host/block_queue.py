@@ -12,7 +12,6 @@ array per block).
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections import deque
 from collections.abc import Iterator
@@ -90,20 +89,12 @@ class Emitted:
     """Finished output samples ``[start, start + n)`` (model rate) with the agent's inputs
     over the same span: output float32 [C, n]; the inputs as the fed blocks' pieces over
     the span (``*_parts``: views, float32 [C, n_i], Σ n_i = n). :meth:`aligned` walks all
-    three without copying; ``input`` and ``target`` join the pieces (a copy)."""
+    three without copying."""
 
     start: int
     output: np.ndarray
     input_parts: tuple[np.ndarray, ...]
     target_parts: tuple[np.ndarray, ...]
-
-    @functools.cached_property
-    def input(self) -> np.ndarray:
-        return _join(self.input_parts)
-
-    @functools.cached_property
-    def target(self) -> np.ndarray:
-        return _join(self.target_parts)
 
     def aligned(self, a: int, z: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(output, input, target) views [C, m] covering samples ``[a, z)`` of the span
@@ -118,8 +109,3 @@ class Emitted:
                 first = int(end[i]) - parts[i].shape[1]
                 views.append(parts[i][:, lo - first : hi - first])
             yield self.output[:, lo:hi], views[0], views[1]
-
-
-def _join(parts: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Pieces [C, n_i] side by side: [C, Σ n_i] (the piece itself when there is one)."""
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)

@@ -8,9 +8,10 @@ layout arrives in the ONNX metadata, so this module never recomputes it.
 
 Two layouts: whole-clip methods (``stft``, ``band_power``, ``expand``, ``mix``, ``istft``)
 use the torch twin's band-major ``[..., F, N]``; the frame-major chunk methods
-(``stft_frames``, ``power``, ``band_power_frames``, ``mix_frames``, ``synthesize``,
-``overlap_add``, ``window_envelope``) work on ``[..., n, F]`` ranges of frames, as the FFT
-produces them, for the streaming renderer (``plugin_host/pipeline.py``). The whole-clip
+(``stft_frames``, ``power``, ``channel_power``, ``band_mean``, ``band_power_frames``,
+``pair_mask``, ``mix_pairs``, ``synthesize``, ``overlap_add``, ``window_envelope``) work on
+``[..., n, F]`` ranges of frames, as the FFT produces them, for the streaming renderer
+(``plugin_host/pipeline.py``). The whole-clip
 methods are built from the chunk methods.
 
 FFTs are scipy's pocketfft (:mod:`plugin_host.fft`; measured here: 0.08 s vs numpy 2.4's
@@ -51,7 +52,6 @@ class HostDSP:
         self.bins_to_band = np.repeat(np.arange(self.n_bands), np.diff(self.edges))
         self.band_sizes = np.diff(self.edges).astype(np.float32)
         self._inv_sizes = (1.0 / self.band_sizes).astype(np.float32)  # [K]
-        self._pair_edges = 2 * self.edges[:-1]  # band starts in the (re, im) float32 view
         self._pair_sizes = 2 * np.diff(self.edges)  # float32 values per band: (re, im) pairs
         w2 = self.window.astype(np.float64) ** 2
         self._w2 = w2
@@ -121,28 +121,6 @@ class HostDSP:
         """power float32 [..., C, n, F] (|X|² per channel) -> mean |X|² per band over its
         bins and the channels: float32 [..., n, K] (:meth:`band_mean` of their sum)."""
         return self.band_mean(power.sum(axis=-3), power.shape[-3])
-
-    def expand_frames(self, band_mask: np.ndarray) -> np.ndarray:
-        """Band mask [..., n, K] -> bin mask [..., n, F]."""
-        return np.repeat(band_mask, np.diff(self.edges), axis=-1)
-
-    def mix_frames(
-        self,
-        spec_in: np.ndarray,
-        spec_tg: np.ndarray,
-        input_mask: np.ndarray,
-        target_mask: np.ndarray,
-        overwrite: bool = False,
-    ) -> np.ndarray:
-        """Y = M_in · X_in + M_tg · X_tg; spectra [..., C, n, F], masks [..., n, K].
-        ``overwrite=True`` masks the spectra in place and returns ``spec_in`` holding Y
-        (the streaming renderer no longer needs them): :meth:`mix_pairs`."""
-        if not overwrite:
-            m_in = self.expand_frames(input_mask)[..., None, :, :]
-            m_tg = self.expand_frames(target_mask)[..., None, :, :]
-            return m_in * spec_in + m_tg * spec_tg
-        return self.mix_pairs(spec_in, spec_tg, self.pair_mask(input_mask),
-                              self.pair_mask(target_mask))  # fmt: skip
 
     def pair_mask(self, band_mask: np.ndarray) -> np.ndarray:
         """Band mask [..., n, K] -> float32 [..., n, 2F]: each band's value over its bins'

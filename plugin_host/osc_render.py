@@ -73,22 +73,11 @@ def check_request(args: list[Any], state: ServerState) -> RenderRequest:
     """``s input s target s output [s clip_id [i overwrite]]`` -> a RenderRequest, or
     CommandFailed naming what is wrong (kind ``path`` or ``command``)."""
     raw_in, raw_tg, raw_out = args[:3]
-    if len(args) > 3:
-        clip_id = args[3]
-        if not CLIP_ID.fullmatch(clip_id):
-            raise CommandFailed(
-                COMMAND, "clip_id must be 1-64 printable characters, not starting with '#'", clip_id
-            )
-    else:
-        clip_id = state.next_id("clip")
+    clip_id = clip_id_arg(args, 3, state)
     overwrite = bool(args[4]) if len(args) > 4 else False
     align, transpose = [*args[5:7], "", ""][:2]
     musical = musical_args(align, transpose, clip_id)
-    model = state.model
-    if model is None:
-        raise CommandFailed(
-            COMMAND, "no model loaded (start with --model or send /agent/model/load)", clip_id
-        )
+    model = loaded_model(state, clip_id)
     roots = state.roots
     try:
         inp = roots.existing_file(raw_in, "input")
@@ -119,19 +108,34 @@ def check_request(args: list[Any], state: ServerState) -> RenderRequest:
     )
 
 
+def clip_id_arg(args: list[Any], index: int, state: ServerState) -> str:
+    """The optional ``s clip_id`` at ``args[index]``, checked, or the server's next one."""
+    if len(args) <= index:
+        return state.next_id("clip")
+    clip_id: str = args[index]
+    if not CLIP_ID.fullmatch(clip_id):
+        raise CommandFailed(
+            COMMAND, "clip_id must be 1-64 printable characters, not starting with '#'", clip_id
+        )
+    return clip_id
+
+
+def loaded_model(state: ServerState, clip_id: str) -> LoadedModel:
+    """The server's model, or CommandFailed when none is loaded."""
+    if state.model is None:
+        raise CommandFailed(
+            COMMAND, "no model loaded (start with --model or send /agent/model/load)", clip_id
+        )
+    return state.model
+
+
 def musical_args(align: str, transpose: str, clip_id: str | None = None) -> dict[str, Any]:
     """The optional ``s align s transpose`` (empty: the default) as render keyword
     arguments (only those not default); CommandFailed naming a bad one."""
     try:
-        settings = check_musical(align or "none", transpose or "none", "auto")
+        return check_musical(align or "none", transpose or "none", "auto").render_kwargs()
     except MusicalError as exc:
         raise CommandFailed(COMMAND, str(exc), clip_id) from None
-    out: dict[str, Any] = {}
-    if settings.align != "none":
-        out["align"] = settings.align
-    if settings.transpose != "none":
-        out["transpose"] = settings.transpose
-    return out
 
 
 def _refuse_model(path: Path, model: LoadedModel, raw: str, what: str) -> None:

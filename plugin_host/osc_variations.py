@@ -19,7 +19,7 @@ from typing import Any
 from plugin_host.audio_io import AudioFileError, check_output_format
 from plugin_host.chain import Chain
 from plugin_host.jobs import ProgressFn
-from plugin_host.osc_render import CLIP_ID
+from plugin_host.osc_render import clip_id_arg, loaded_model
 from plugin_host.osc_state import COMMAND, PATH, CommandFailed, ServerState
 from plugin_host.paths import PathRefused
 from plugin_host.render_files import sidecar_path
@@ -67,18 +67,10 @@ def check_request(args: list[Any], state: ServerState) -> VariationsRequest:
     ``command``) naming what is wrong."""
     raw_in, raw_tg, raw_out, raw_b = args[:4]
     raw_t = args[4] if len(args) > 4 else ""
-    clip_id = args[5] if len(args) > 5 else state.next_id("clip")
-    if not CLIP_ID.fullmatch(clip_id):
-        raise CommandFailed(
-            COMMAND, "clip_id must be 1-64 printable characters, not starting with '#'", clip_id
-        )
+    clip_id = clip_id_arg(args, 5, state)
     overwrite = bool(args[6]) if len(args) > 6 else False
     align = (args[7] if len(args) > 7 else "") or "none"
-    model = state.model
-    if model is None:
-        raise CommandFailed(
-            COMMAND, "no model loaded (start with --model or send /agent/model/load)", clip_id
-        )
+    model = loaded_model(state, clip_id)
     try:
         balances = _floats(raw_b, state.balance)
         if any(not 0.0 <= b <= 1.0 for b in balances):

@@ -54,6 +54,11 @@ class MusicalSettings:
         """Whether anything is read before the stream."""
         return self.aligns or self.timeline == "bars"
 
+    def render_kwargs(self) -> dict[str, Any]:
+        """``align`` and ``transpose`` as ``render`` keyword arguments, those not ``none``."""
+        return {k: v for k, v in (("align", self.align), ("transpose", self.transpose))
+                if v != "none"}  # fmt: skip
+
 
 def check_musical(align: Any, transpose: Any, timeline: Any) -> MusicalSettings:
     """The three knobs checked; raises :class:`MusicalError` naming a bad one."""

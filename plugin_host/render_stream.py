@@ -20,8 +20,9 @@ import numpy as np
 
 from plugin_host.audio_io import ArrayReader, AudioInfo, SourceReader
 from plugin_host.audio_writer import AtomicAudioWriter
+from plugin_host.block_queue import Emitted
 from plugin_host.chain import Chain, SectionStream
-from plugin_host.pipeline import Emitted, FrameBlock, StreamingAgent
+from plugin_host.pipeline import FrameBlock, StreamingAgent
 from plugin_host.report import FoldedFrames, ReportAccumulator
 from plugin_host.runtime import LoadedModel
 from plugin_host.share_calibration import ShareCalibrationConfig

@@ -36,11 +36,12 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from plugin_host.block_queue import Emitted
 from plugin_host.measures import ClipAccumulator, WaveformMoments
 from plugin_host.measures.clip import FrameTrace
 from plugin_host.measures.constants import SUCCESS_INPUT_CORR
 from plugin_host.musical.grid import BarGrid
-from plugin_host.pipeline import Emitted, FrameBlock
+from plugin_host.pipeline import FrameBlock
 from plugin_host.timeline_segment import (
     Segment,
     SegmentAccumulator,

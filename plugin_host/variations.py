@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugin_host.audio_io import AudioFileError, probe
+from plugin_host.audio_io import AudioFileError
 from plugin_host.levels import check_sources
 from plugin_host.paths import AllowedRoots
-from plugin_host.render_files import check_root, sidecar_path
+from plugin_host.render_files import check_root, probe_inputs, sidecar_path
 from plugin_host.render_musical import MusicalError, check_musical, load_pair, prepare
 from plugin_host.renderer import RenderError, render
 from plugin_host.runtime import LoadedModel, ModelLoadError, load_model
@@ -132,9 +132,7 @@ def render_variations(
             for p in (v.output, sidecar_path(v.output, ".json"), sidecar_path(v.output, ".png")):
                 if not overwrite and p.exists():
                     raise RenderError(f"output {p}: exists (pass overwrite / --overwrite)")
-        check_root(input_path, "input", allow_roots)
-        check_root(target_path, "target", allow_roots)
-        info_in, info_tg = probe(input_path), probe(target_path)
+        info_in, info_tg = probe_inputs(input_path, target_path, allow_roots)
         if not isinstance(model, LoadedModel):
             check_root(model, "model", allow_roots)
             model = load_model(model, provider=provider)

@@ -61,13 +61,13 @@ def test_samples_beyond_the_total_are_ignored():
 def test_an_emitted_span_walks_both_inputs_pieces_without_copying():
     """Input and target fed in blocks of different sizes: ``aligned`` cuts the span where
     either's pieces end, every view shares memory with a fed block, and the views put
-    together are the span (the joined ``input``/``target`` too)."""
+    together are the span (the parts put together too)."""
     q_in, x, blocks_in = fed(100, [7, 30, 1, 62])
     q_tg, _, blocks_tg = fed(100, [50, 50])
     out = np.arange(2 * 90, dtype=np.float32).reshape(2, 90)
     e = Emitted(5, out, q_in.pieces(5, 95), q_tg.pieces(5, 95))
-    np.testing.assert_array_equal(e.input, x[:, 5:95])
-    np.testing.assert_array_equal(e.target, x[:, 5:95])
+    np.testing.assert_array_equal(np.concatenate(e.input_parts, axis=1), x[:, 5:95])
+    np.testing.assert_array_equal(np.concatenate(e.target_parts, axis=1), x[:, 5:95])
     walked = list(e.aligned(10, 80))  # span samples 10-80: global 15-85
     assert [o.shape[1] for o, _, _ in walked] == [22, 1, 12, 35]  # cuts at 37, 38, 50
     for views, i in ((1, blocks_in), (2, blocks_tg)):

@@ -10,7 +10,9 @@ on one machine, and writes ``OUT/benchmarks.md`` and ``OUT/bench.json``:
    -> ``host_vs_floor_ratio``; and vs the FFT floor: framing, window and the bare float32
    FFTs of the same frames (``bench.fft_floor``) -> ``host_vs_fft_floor_ratio``;
 3. end to end with chains and the report, per stage (``bench.end_to_end``) ->
-   ``end_to_end_rtf``;
+   ``end_to_end_rtf``; then the CPU budget of the speed targets (``bench.cpu_budget``):
+   CPU seconds of the host, the FFT floor, the end-to-end render and the chain's plugins
+   alone, against what the targets allow on the cores -> ``cpu_budget``;
 4. the commands in fresh processes (``bench.processes``): ``render-batch`` throughput ->
    ``render_batch_rtf``, a ``render``'s cold start -> ``cold_start_s``;
 5. the OSC render round trip through a real ``serve`` subprocess (``bench.osc_roundtrip``)

@@ -6,6 +6,7 @@ from typing import Any
 
 from bench.config import CHAIN
 from bench.context import Setup, host_render
+from bench.cpu_budget import chain_plugins_cpu
 from bench.timing import median, median_split, rounds, rtf, stage_split
 from plugin_host.chain import Chain
 
@@ -19,10 +20,13 @@ def section_chains(s: Setup) -> dict[str, Any]:
         rep, wall, core = host_render(s, s.out("e2e"), chain, s.tmp / "e2e_report.json")
         splits.append(stage_split(rep, wall, core))
 
-    times = rounds({"end_to_end": e2e}, s.cfg.runs, s.cfg.warmup, "end to end with chains")
+    cpu: dict[str, list[float]] = {}
+    times = rounds({"end_to_end": e2e}, s.cfg.runs, s.cfg.warmup, "end to end with chains", cpu=cpu)
     med = median(times["end_to_end"])
     return {
         "end_to_end_seconds": med,
+        "end_to_end_cpu_seconds": median(cpu["end_to_end"]),
+        "chain_plugins_cpu_seconds": chain_plugins_cpu(s, s.cfg.runs),
         "end_to_end_rtf": rtf(s.cfg.seconds, med),
         "end_to_end_stages_s": median_split(splits[s.cfg.warmup :]),
         "chain": CHAIN,

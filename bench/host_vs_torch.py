@@ -104,7 +104,8 @@ def section_host(s: Setup) -> dict[str, Any]:
         "floor": lambda: floor_render(identity, s.paths, s.out("floor")),
         "fft_floor": _fft_floor_call(s),
     }
-    times = rounds(contenders, s.cfg.runs, s.cfg.warmup, "host vs torch vs floors")
+    cpu: dict[str, list[float]] = {}
+    times = rounds(contenders, s.cfg.runs, s.cfg.warmup, "host vs torch vs floors", cpu=cpu)
     timed = reports[s.cfg.warmup :]
     if s.cfg.threads > 1:
         times.update(_torch_one_thread(s))
@@ -114,6 +115,8 @@ def section_host(s: Setup) -> dict[str, Any]:
         out[f"{key}_seconds"] = value
         out[f"{key}_rtf"] = rtf(s.cfg.seconds, value)
     out.update(_ratios(med, times, s.cfg.threads))
+    for key in ("host", "fft_floor"):  # CPU seconds, every thread (bench.cpu_budget)
+        out[f"{key}_cpu_seconds"] = median(cpu[key])
     out["host_stages_s"] = median_split([stage_split(r, w, c) for r, w, c in timed])
     out.update(_host_one_thread(s))
     out["host_report"] = {k: timed[-1][0].get(k) for k in MEASURES}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.config import RSS_RATIO_KEY, SETTLE_S
+from bench.cpu_budget import md_cpu_budget
 from bench.faults import md_faults
 from bench.markdown_processes import md_osc, md_processes
 from bench.markdown_sections import (
@@ -184,8 +185,8 @@ def to_markdown(r: dict[str, Any]) -> str:
             "the machinery; its figures say nothing about speed.**",
             "",
         ]
-    parts = (_md_machine, _md_targets, md_host, md_chains, md_processes, md_osc, md_memory,
-             md_baselines, md_train)  # fmt: skip
+    parts = (_md_machine, _md_targets, md_host, md_chains, md_cpu_budget, md_processes,
+             md_osc, md_memory, md_baselines, md_train)  # fmt: skip
     for part in (*parts, md_gpu, md_faults, _md_note):
         lines += part(r)
     return "\n".join(lines)

@@ -19,6 +19,7 @@ import numpy as np
 
 from bench.config import PAIR_SEED, RSS_RATIO_KEY, SAMPLE_RATE, SCHEMA, TARGETS, BenchConfig
 from bench.context import Setup, machine_info, prepare
+from bench.cpu_budget import cpu_budget
 from bench.end_to_end import section_chains
 from bench.faults import RECORD
 from bench.gpu import section_gpu
@@ -41,8 +42,15 @@ NULL_KEYS = {
         "host_vs_torch_ratio",
         "host_vs_floor_ratio",
         "host_vs_fft_floor_ratio",
+        "host_cpu_seconds",
+        "fft_floor_cpu_seconds",
     ),
-    "chains": ("end_to_end_rtf", "end_to_end_seconds"),
+    "chains": (
+        "end_to_end_rtf",
+        "end_to_end_seconds",
+        "end_to_end_cpu_seconds",
+        "chain_plugins_cpu_seconds",
+    ),
     "processes": ("render_batch_rtf", "cold_start_s"),
     "osc": ("osc_roundtrip_p50_ms", "osc_roundtrip_p95_ms"),
     "memory": (RSS_RATIO_KEY, "memory_seconds"),
@@ -130,6 +138,7 @@ def run(cfg: BenchConfig) -> dict[str, Any]:
             seconds[name] = round(time.perf_counter() - t, 2)
     results["section_seconds"] = seconds
     results["targets"] = judge(results)
+    results["cpu_budget"] = cpu_budget(results, cfg.threads)
     results["runs_s"] = runs
     results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results["total_seconds"] = round(time.perf_counter() - started, 1)

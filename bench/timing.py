@@ -32,22 +32,30 @@ def rounds(
     warmup: int,
     desc: str,
     settle_s: float = SETTLE_S,
+    cpu: dict[str, list[float]] | None = None,
 ) -> dict[str, list[float]]:
     """Wall seconds of each contender, ``warmup`` untimed + ``runs`` timed calls, taken in
     rounds: every contender once per round, the order rotated by one each round (so no
     contender always follows the same one), ``settle_s`` of idle before each call (worker
-    threads of the previous call go quiet)."""
+    threads of the previous call go quiet). ``cpu``: filled with each timed call's CPU
+    seconds (``time.process_time``: every thread of this process), when given."""
     names = list(contenders)
     times: dict[str, list[float]] = {name: [] for name in names}
+    if cpu is not None:
+        cpu.update({name: [] for name in names})
     for r in tqdm(range(warmup + runs), desc=desc, leave=False, disable=None):
         k = r % len(names)
         for name in names[k:] + names[:k]:
             time.sleep(settle_s)
+            c = time.process_time()
             t = time.perf_counter()
             contenders[name]()
             dt = time.perf_counter() - t
+            dc = time.process_time() - c
             if r >= warmup:
                 times[name].append(dt)
+                if cpu is not None:
+                    cpu[name].append(dc)
     return times
 
 

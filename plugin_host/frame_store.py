@@ -57,6 +57,7 @@ class FrameStore:
         self.power = np.empty((2, capacity, n_freq), np.float32)
         batch = min(capacity, FFT_BATCH)
         self.samples = np.empty((lanes.n, 2, channels, (batch - 1) * hop + n_fft), np.float32)
+        self.frames = [dsp.frames(s) for s in self.samples]  # per lane: [2, C, batch, n_fft]
         self.lanes = lanes
         self.windowed = np.empty((lanes.n, 2, channels, batch, n_fft), np.float32)
         self.scratch = np.empty((lanes.n, 2, channels, batch, n_freq), np.float32)
@@ -99,7 +100,8 @@ class FrameStore:
                 x_ij = self.samples[li, ..., : (j - i - 1) * hop + dsp.n_fft]
                 read(x_ij, (n0 + i) * hop - dsp.pad)  # the batch's samples, on its lane
                 windowed = self.windowed[li, :, :, : j - i]
-                dsp.stft_frames(x_ij, out=spec, windowed=windowed, workers=workers)
+                frames = self.frames[li][:, :, : j - i]  # views of x_ij's samples
+                dsp.spectra(frames, out=spec, windowed=windowed, workers=workers)
                 power = self.power[:, k + i : k + j]
                 dsp.channel_power(spec, power, self.scratch[li, :, :, : j - i])
                 dsp.band_mean(power, self.channels, out=self.band[:, k + i : k + j])

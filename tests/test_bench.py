@@ -24,6 +24,7 @@ from bench.baselines import (
     stft_roundtrip,
     vocoder_edges,
 )
+from bench.cpu_budget import cpu_budget, md_cpu_budget
 from bench.floor import floor_render, identity_core
 from plugin_host.dsp import HostDSP
 from plugin_host.measures import chroma_cos, measure_clip
@@ -104,6 +105,13 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     one = data["host_1thread_stages_s"]
     assert one["dsp"] > 0 and one["report"] > 0 and one["io"] > 0
     assert sum(one.values()) <= 1.05 * data["host_1thread_seconds"], one
+    # the CPU budget: every thread's CPU seconds per call, and what the targets leave
+    budget = data["cpu_budget"]
+    assert all(_positive(v) for v in budget["cpu_seconds"].values()), budget
+    assert budget["host_cpu_allowed_s"] == pytest.approx(
+        1.3 * data["fft_floor_seconds"] * data["config"]["threads"]
+    )
+    assert "## 3a. CPU budget of the speed targets" in md
     # memory: one fresh process per length, none of them imported torch; the ratio's
     # lengths are recorded (the quick run's, not 10 s and 600 s)
     assert len(data["rss"]) == 3 and data["memory_torch_imported"] is False
@@ -244,3 +252,24 @@ def test_floor_streams_the_sum_through_the_host_pipeline(tmp_path: Path, tiny_on
         write_audio(path, audio, rate)
     floor_render(identity, paths, tmp_path / "floor.wav")
     np.testing.assert_allclose(read_audio(tmp_path / "floor.wav", rate), x + y, atol=1e-5)
+
+
+def test_cpu_budget_from_results() -> None:
+    """The budget's arithmetic on made-up figures; None when a section did not run."""
+    results = {
+        "config": {"seconds": 60.0},
+        "host_seconds": 0.25, "host_cpu_seconds": 0.40,
+        "fft_floor_seconds": 0.10, "fft_floor_cpu_seconds": 0.15,
+        "end_to_end_seconds": 0.40, "end_to_end_cpu_seconds": 0.64,
+        "chain_plugins_cpu_seconds": 0.22,
+    }  # fmt: skip
+    b = cpu_budget(results, threads=2)
+    assert b is not None
+    assert b["cores_used"]["host"] == pytest.approx(1.6)
+    assert b["rtf_all_cores_busy"]["end_to_end"] == pytest.approx(60 * 2 / 0.64)
+    assert b["host_cpu_allowed_s"] == pytest.approx(1.3 * 0.10 * 2)
+    assert b["end_to_end_cpu_allowed_s"] == pytest.approx(60 / 200 * 2)
+    assert b["cpu_seconds"]["chain_plugins"] == 0.22
+    md = "\n".join(md_cpu_budget({**results, "cpu_budget": b}))
+    assert "0.260 CPU s" in md and "1.54× that" in md  # 0.40 / 0.26
+    assert cpu_budget({**results, "end_to_end_cpu_seconds": None}, threads=2) is None

@@ -34,6 +34,17 @@ import numpy as np
 from plugin_host.musical.grid import BarGrid
 
 UNITS = ("s", "bars")
+
+
+def parse_balances(text: str) -> list[float]:
+    """``0.3,0.5,0.7`` -> [0.3, 0.5, 0.7]: knob values as the render command and the OSC
+    variations command take them; ValueError naming ``text`` when one is not a number."""
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{text!r}: numbers separated by commas") from None
+
+
 # CSV header words for the time column, by unit
 _HEADER_UNITS = {
     "time": "s",

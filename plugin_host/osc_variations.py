@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin_host.audio_io import AudioFileError, check_output_format
+from plugin_host.balance_curve import parse_balances
 from plugin_host.chain import Chain
 from plugin_host.jobs import ProgressFn
 from plugin_host.osc_render import clip_id_arg, loaded_model
@@ -57,9 +58,9 @@ def _floats(text: str, default: float) -> list[float]:
     if not text.strip():
         return [default]
     try:
-        return [float(x) for x in text.split(",")]
-    except ValueError:
-        raise CommandFailed(COMMAND, f"balances {text!r}: numbers separated by commas") from None
+        return parse_balances(text)
+    except ValueError as exc:
+        raise CommandFailed(COMMAND, f"balances {exc}") from None
 
 
 def check_request(args: list[Any], state: ServerState) -> VariationsRequest:

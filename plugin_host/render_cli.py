@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 from plugin_host.audio_io import AudioFileError, probe
-from plugin_host.balance_curve import BalanceCurve, BalanceCurveError
+from plugin_host.balance_curve import BalanceCurve, BalanceCurveError, parse_balances
 from plugin_host.bundled import NoBundledModelError, resolve_model
 from plugin_host.musical.align import ALIGN_MODES, parse_transpose
 from plugin_host.render_files import sidecar_path
@@ -27,9 +27,9 @@ PROG = "creative-agent render"
 def _floats(text: str) -> list[float]:
     """``0.3,0.5,0.7`` -> [0.3, 0.5, 0.7] (argparse type)."""
     try:
-        return [float(x) for x in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: numbers separated by commas") from None
+        return parse_balances(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _transposes(text: str) -> list[str | int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from plugin_host.balance_curve import BalanceCurve, BalanceCurveError
+from plugin_host.balance_curve import BalanceCurve, BalanceCurveError, parse_balances
 from plugin_host.musical.grid import BarGrid
 
 
@@ -104,3 +104,11 @@ def test_ramp_from_current_to_value_then_holds() -> None:
     assert BalanceCurve.ramp(0.2, 0.8, 0.0).points == ((0.0, 0.8),)
     with pytest.raises(BalanceCurveError, match="seconds -1 must be finite and >= 0"):
         BalanceCurve.ramp(0.2, 0.8, -1.0)
+
+
+def test_balance_lists_parse_or_name_the_text() -> None:
+    """The comma list the render command's --balance and OSC /agent/variations take."""
+    assert parse_balances("0.3,0.5, 0.7") == [0.3, 0.5, 0.7]
+    assert parse_balances("1") == [1.0]
+    with pytest.raises(ValueError, match=r"'0.3,loud': numbers separated by commas"):
+        parse_balances("0.3,loud")

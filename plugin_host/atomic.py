@@ -8,6 +8,9 @@ whole file is written and synced, and a crash, an exception or a kill leaves not
 (other systems, some filesystems), it writes a hidden ``.NAME.<pid>.<hex>.partial.EXT`` beside
 the destination instead; :func:`remove_stale_partials` clears those that a dead process left.
 
+Replacing an existing file (``overwrite``) lets go of the old one on a short-lived thread,
+so that the kernel frees its blocks off the caller's path (:func:`_replace`).
+
 Files are created with mode ``0o666`` filtered by the process umask, as ``open()`` does
 (0644 under the usual umask 022): reports, audio, models and checkpoints alike.
 
@@ -24,6 +27,8 @@ import json
 import os
 import re
 import secrets
+import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -92,6 +97,8 @@ class AtomicFile:
             fd = os.open(self.temp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         self.file: IO[bytes] = os.fdopen(fd, "w+b")
         self.committed = False
+        # the thread that lets go of the file this commit replaced (None: none replaced)
+        self.released: threading.Thread | None = None
 
     def sync_early(self) -> None:
         """Flush and ``fdatasync`` what is written so far: for streamed output written on a
@@ -111,7 +118,7 @@ class AtomicFile:
             else:
                 if not self.overwrite and self.path.exists():
                     raise FileExistsError(errno.EEXIST, "file exists", str(self.path))
-                os.replace(self.temp_path, self.path)
+                self.released = _replace(self.temp_path, self.path)
                 self.temp_path = None
         except BaseException:
             self.discard()
@@ -131,7 +138,7 @@ class AtomicFile:
             hidden = _partial_name(self.path)
             os.link(proc, hidden.name, dst_dir_fd=dfd, follow_symlinks=True)
             try:
-                os.replace(hidden, self.path)
+                self.released = _replace(hidden, self.path)
             except BaseException:
                 hidden.unlink(missing_ok=True)
                 raise
@@ -154,6 +161,36 @@ class AtomicFile:
             self.commit()
         else:
             self.discard()
+
+
+def _replace(src: Path, dst: Path) -> threading.Thread | None:
+    """``os.replace(src, dst)``, with the file it replaces let go of on a thread of its own.
+
+    Replacing drops the old file's last name; when nothing else holds it, the kernel frees
+    its blocks inside the call (measured on this machine's ext4: 6 ms for a 21 MB WAV, on
+    the critical path of every render to an existing output). An ``O_PATH`` handle held
+    across the replace makes its close the last reference instead, and that close runs on
+    a short-lived thread: the same work, off the caller's path. Returns that thread (None
+    when ``dst`` did not exist or is not a regular file)."""
+    try:
+        old = os.open(dst, os.O_PATH | os.O_NOFOLLOW)
+    except OSError:  # nothing there (or not ours to hold): a plain replace
+        os.replace(src, dst)
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(old).st_mode):
+            os.close(old)
+            old = -1
+        os.replace(src, dst)
+    except BaseException:
+        if old >= 0:
+            os.close(old)
+        raise
+    if old < 0:
+        return None
+    closer = threading.Thread(target=os.close, args=(old,), name="release-old-file", daemon=True)
+    closer.start()
+    return closer
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,11 +59,18 @@ class RawWav:
         dtype, scale = _RAW[(fmt[0], fmt[2])]
         return cls(info.path, offset, dtype, scale, info.channels)
 
-    def values(self, first: int, count: int) -> np.ndarray:
-        """Interleaved values ``[first, first + count)``: a read-only mapping of the file
-        (drop it after use)."""
-        size = np.dtype(self.dtype).itemsize
-        return np.memmap(self.path, self.dtype, "r", self.offset + first * size, (count,))
+    def blocks(self, count: int, block: int) -> Iterator[np.ndarray]:
+        """The first ``count`` interleaved values, ``block`` at a time, each read (with
+        ``readinto``) into one buffer reused for every block: a view valid until the next
+        one. Raises OSError when the file ends early."""
+        buf = np.empty(min(block, count), self.dtype)
+        with open(self.path, "rb", buffering=0) as f:
+            f.seek(self.offset)
+            for s in range(0, count, block):
+                view = buf[: min(block, count - s)]
+                if f.readinto(view.data.cast("B")) != view.nbytes:
+                    raise OSError(f"{self.path}: file ends before its data chunk does")
+                yield view
 
     def read(self, f: io.BufferedReader, frame: int, n: int) -> np.ndarray:
         """Frames ``[frame, frame + n)`` from ``f`` (this file, opened binary) as float32

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -64,6 +65,32 @@ def test_overwrite_replaces(tmp_path: Path) -> None:
     atomic.write_text(dest, "new")
     assert dest.read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.txt"]
+
+
+@pytest.mark.parametrize("use_tmpfile", [True, False])
+def test_replaced_file_is_let_go_of_off_the_callers_path(tmp_path: Path, use_tmpfile: bool) -> None:
+    """Overwriting hands the old file to a closer thread: the new content is in place when
+    commit returns, and once that thread ends this process holds no handle on the old file
+    (its blocks are free). A new destination has nothing to release."""
+    dest = tmp_path / "x.bin"
+    dest.write_bytes(b"old" * 1000)
+    old_inode = dest.stat().st_ino
+    af = atomic.AtomicFile(dest, use_tmpfile=use_tmpfile)
+    af.file.write(b"new")
+    af.commit()
+    assert dest.read_bytes() == b"new"
+    assert af.released is not None
+    af.released.join(timeout=10)
+    assert not af.released.is_alive()
+    inodes = set()  # of every file this process holds (a held, unlinked file still shows)
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own fd is gone by now
+            inodes.add(os.stat(f"/proc/self/fd/{fd}").st_ino)
+    assert old_inode not in inodes
+    fresh = atomic.AtomicFile(tmp_path / "new.bin", use_tmpfile=use_tmpfile)
+    fresh.file.write(b"x")
+    fresh.commit()
+    assert fresh.released is None
 
 
 def test_write_json_refuses_nan(tmp_path: Path) -> None:

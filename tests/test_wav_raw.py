@@ -14,10 +14,10 @@ import pytest
 from pedalboard.io import AudioFile
 
 from plugin_host.audio_io import SourceReader, probe
-from plugin_host.levels import decoded_mean_power, mean_power
+from plugin_host.levels import check_sources, decoded_mean_power, mean_power
 from plugin_host.wav_raw import RawWav
 
-# float32 dot products of 1M-value blocks (raw) vs 64k-frame blocks (decoded), summed in
+# float32 dot products of 64k-value blocks (raw) vs 64k-frame blocks (decoded), summed in
 # float64: the same squares, other groupings
 REL = 1e-6
 
@@ -47,6 +47,16 @@ def test_float32_and_pcm16_wavs_are_read_as_stored(tmp_path: Path, channels: int
     assert RawWav.of(info) is not None
     assert mean_power(info) == pytest.approx(decoded_mean_power(info), rel=REL)
     assert mean_power(info) > 0.1  # a real signal, not zeros
+
+
+def test_long_wavs_in_blocks_on_one_or_two_threads(tmp_path: Path):
+    """Several read blocks and a partial last one; the two files read at once give what
+    reading them in turn gives."""
+    a = _write(tmp_path / "a.wav", _signal(2, 100_001), 32)  # 200k values: 4 blocks
+    b = _write(tmp_path / "b.wav", 0.01 * _signal(1, 70_000), 16)
+    info_a, info_b = probe(a), probe(b)
+    assert mean_power(info_a) == pytest.approx(decoded_mean_power(info_a), rel=REL)
+    assert check_sources(info_a, info_b, threads=2) == check_sources(info_a, info_b, threads=1)
 
 
 @pytest.mark.parametrize("name", ["x24.wav", "x.flac"])

@@ -221,8 +221,11 @@ def stream(
     }
 
     report = _Report(job, acc, timeline, on_frames, timer)
+    # with input/target chains on the reader's thread, the agent's first step would wait
+    # for a whole chunk of chained samples, a core idle meanwhile: a short first chunk
+    chained = streams["input_chain"] is not None or streams["target_chain"] is not None
     agent = StreamingAgent(job.model, job.channels, job.total, job.balance, job.chunk_frames,
-                           report.frames, job.calibration)  # fmt: skip
+                           report.frames, job.calibration, short_first=chained and threaded(job))  # fmt: skip
     readers: list[SourceReader | ArrayReader] = []
     try:
         readers.append(_reader(job.input_audio, job.info_in, rate, job, loop=False))

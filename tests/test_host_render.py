@@ -62,8 +62,9 @@ def test_streaming_agent_equals_whole_process(model: LoadedModel, channels: int,
     y = chord(seconds, channels=channels)
     whole = process(model, x, y, 0.3).audio
     for chunk in (1, 5, 64, 10_000):
-        for feed in (777, 1 << 16):
-            got = process_chunked(model, x, y, 0.3, chunk_frames=chunk, feed_samples=feed)
+        for feed, short_first in ((777, False), (1 << 16, False), (777, True)):
+            got = process_chunked(model, x, y, 0.3, chunk_frames=chunk, feed_samples=feed,
+                                  short_first=short_first)  # fmt: skip
             assert got.shape == whole.shape
             np.testing.assert_allclose(got, whole, atol=CHUNK_TOL, rtol=0)
 

@@ -25,6 +25,8 @@ on one machine, and writes ``OUT/benchmarks.md`` and ``OUT/bench.json``:
    ``ddp_scaling_2_over_1``;
 9. GPU: ONNX Runtime CUDA and NCCL training (``bench.gpu``), or why it was skipped.
 
+Beside the machine and its load, every run records the CPU steal of the whole run and of
+each section (``bench.steal``): on a shared VM it moves every figure.
 ``bench.markdown``, ``bench.markdown_sections`` and ``bench.markdown_processes`` write
 the report from the results alone.
 This ``__init__`` imports nothing: ``python -m bench.rss_probe`` must start without torch.

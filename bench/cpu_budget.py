@@ -90,6 +90,10 @@ def md_cpu_budget(r: dict[str, Any]) -> list[str]:
     plugins = cpu.get("chain_plugins")
     if plugins is not None:
         lines.append(f"| the chain's plugins alone, one thread | | {plugins:.3f} | 1 | |")
+    steal = r.get("steal_percent") or {}
+    stolen = [f"{k} {steal[k]:.1f} %" for k in ("host", "chains") if steal.get(k) is not None]
+    if stolen:
+        lines += ["", "CPU steal meanwhile (`bench.steal`): " + ", ".join(stolen) + "."]
     e2e_plugins = (
         f", of which the chain's plugins alone take {plugins:.3f}" if plugins is not None else ""
     )

@@ -20,6 +20,15 @@ from bench.markdown_sections import (
 )
 
 
+def _steal(r: dict[str, Any]) -> str:
+    """The run's CPU steal and each section's, for people."""
+    steal = r.get("steal_percent") or {}
+    if steal.get("run") is None:
+        return "n/a (no /proc/stat)"
+    parts = ", ".join(f"{k} {fmt(v, '.1f')} %" for k, v in steal.items() if k != "run")
+    return f"{steal['run']:.1f} % of the machine's CPU time over the run ({parts})"
+
+
 def _md_machine(r: dict[str, Any]) -> list[str]:
     m, c, v = r["machine"], r["config"], r["machine"]["versions"]
     model = r.get("model") or {}
@@ -39,6 +48,8 @@ def _md_machine(r: dict[str, Any]) -> list[str]:
         f"| platform | {m['platform']} |",
         f"| load average (1, 5, 15 min) | {load} at the start, {load_end} at the end: other "
         "processes may have been running; a load above the core count slows every figure |",
+        f"| CPU steal | {_steal(r)}: time the hypervisor gave this VM's CPUs to other "
+        "machines; it slows every figure it overlaps (`bench.steal`) |",
         f"| versions | Python {v['python']}, numpy {v['numpy']}, scipy {v['scipy']}, torch "
         f"{v['torch']}, onnxruntime {v['onnxruntime']}, pedalboard {v['pedalboard']} |",
         f"| commit | {commit} |",
@@ -116,6 +127,9 @@ def _note_targets(r: dict[str, Any]) -> str:
         f"load average {m['load_average_start'][0]:g} at the start and "
         f"{(m.get('load_average_end') or ['n/a'])[0]} at the end on {m['cores_available']} cores"
     )
+    steal = (r.get("steal_percent") or {}).get("run")
+    if steal is not None:
+        load += f", CPU steal {steal:.1f} %"
     parts = []
     for key, t in r["targets"].items():
         verdict = "not measured" if t["met"] is None else "met" if t["met"] else "NOT met"

@@ -28,6 +28,7 @@ from bench.memory import section_memory
 from bench.mixes import section_baselines
 from bench.osc_roundtrip import section_osc
 from bench.processes import section_processes
+from bench.steal import cpu_ticks, steal_percent
 from bench.training import section_train
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,9 @@ def _header(cfg: BenchConfig) -> dict[str, Any]:
 
 def run(cfg: BenchConfig) -> dict[str, Any]:
     """Every section of ``cfg.sections``; the JSON-ready results (also the markdown's source)."""
-    started = time.perf_counter()
+    started, run_ticks = time.perf_counter(), cpu_ticks()
     results = _header(cfg)
+    steal: dict[str, float | None] = {}  # CPU steal % per section (bench.steal)
     runs: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     with (
@@ -130,13 +132,15 @@ def run(cfg: BenchConfig) -> dict[str, Any]:
         for name, section in _sections(s, results):
             if name not in cfg.sections:
                 continue
-            t = time.perf_counter()
+            t, ticks = time.perf_counter(), cpu_ticks()
             log.info("bench: %s ...", name)
             got = section()
             runs[name] = got.pop("runs_s", None)
             results.update(got)
             seconds[name] = round(time.perf_counter() - t, 2)
+            steal[name] = steal_percent(ticks, cpu_ticks())
     results["section_seconds"] = seconds
+    results["steal_percent"] = {"run": steal_percent(run_ticks, cpu_ticks()), **steal}
     results["targets"] = judge(results)
     results["cpu_budget"] = cpu_budget(results, cfg.threads)
     results["runs_s"] = runs

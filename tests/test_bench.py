@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench import cli, demo
+from bench import cli, demo, steal
 from bench.audio import read_audio, write_audio
 from bench.baselines import (
     VocoderConfig,
@@ -112,6 +112,11 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
         1.3 * data["fft_floor_seconds"] * data["config"]["threads"]
     )
     assert "## 3a. CPU budget of the speed targets" in md
+    # CPU steal over the run and per section (Linux: /proc/stat), in the machine table
+    steal = data["steal_percent"]
+    assert set(steal) == {"run", *data["section_seconds"]}
+    assert all(v is None or 0.0 <= v <= 100.0 for v in steal.values())
+    assert "| CPU steal |" in md
     # memory: one fresh process per length, none of them imported torch; the ratio's
     # lengths are recorded (the quick run's, not 10 s and 600 s)
     assert len(data["rss"]) == 3 and data["memory_torch_imported"] is False
@@ -273,3 +278,19 @@ def test_cpu_budget_from_results() -> None:
     md = "\n".join(md_cpu_budget({**results, "cpu_budget": b}))
     assert "0.260 CPU s" in md and "1.54× that" in md  # 0.40 / 0.26
     assert cpu_budget({**results, "end_to_end_cpu_seconds": None}, threads=2) is None
+
+
+def test_steal_percent_from_ticks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steal ticks over all ticks between two readings of /proc/stat's cpu line."""
+    stat = tmp_path / "stat"
+    monkeypatch.setattr(steal, "PROC_STAT", stat)
+    stat.write_text("cpu  100 0 50 800 0 0 0 50 0 0\ncpu0 1 2 3\n")
+    a = steal.cpu_ticks()
+    stat.write_text("cpu  160 0 70 880 0 0 0 90 0 0\n")
+    b = steal.cpu_ticks()
+    assert steal.steal_percent(a, b) == pytest.approx(100 * 40 / 200)
+    assert steal.steal_percent(a, a) is None and steal.steal_percent(None, b) is None
+    stat.write_text("cpu  1 2 3\n")  # an old kernel without the steal field
+    assert steal.cpu_ticks() is None
+    monkeypatch.setattr(steal, "PROC_STAT", tmp_path / "missing")
+    assert steal.cpu_ticks() is None

@@ -225,7 +225,8 @@ def stream(
     # for a whole chunk of chained samples, a core idle meanwhile: a short first chunk
     chained = streams["input_chain"] is not None or streams["target_chain"] is not None
     agent = StreamingAgent(job.model, job.channels, job.total, job.balance, job.chunk_frames,
-                           report.frames, job.calibration, short_first=chained and threaded(job))  # fmt: skip
+                           report.frames, job.calibration,
+                           short_first=chained and threaded(job))  # fmt: skip
     readers: list[SourceReader | ArrayReader] = []
     try:
         readers.append(_reader(job.input_audio, job.info_in, rate, job, loop=False))
@@ -276,7 +277,12 @@ def _run_blocks(
 def threaded(job: StreamJob) -> bool:
     """Stages on their own threads, unless the render was given one thread (a render-batch
     worker: its processes already fill the cores)."""
-    return job.model.dsp.workers > 1
+    return model_threaded(job.model)
+
+
+def model_threaded(model: LoadedModel) -> bool:
+    """Whether renders with ``model`` use threads (it was loaded with more than one)."""
+    return model.dsp.workers > 1
 
 
 def _reader(

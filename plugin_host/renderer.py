@@ -41,7 +41,6 @@ from plugin_host.audio_io import (
 )
 from plugin_host.balance_curve import BalanceCurve, BalanceCurveError
 from plugin_host.chain import Chain, ChainError
-from plugin_host.fft import fft_threads
 from plugin_host.levels import PassThroughModel, SourceCheck, check_sources
 from plugin_host.musical.grid import BarGrid
 from plugin_host.paths import AllowedRoots
@@ -66,6 +65,7 @@ from plugin_host.render_stream import (
     StreamCancelled,
     StreamJob,
     Timer,
+    model_threaded,
     stream,
     threaded,
 )
@@ -178,8 +178,8 @@ def render(
         t = time.perf_counter()
         known = prepared.sources if prepared is not None else None
         # the two files at once, unless the render was given one thread (a render-batch worker)
-        threads = fft_threads(model.dsp.workers) if isinstance(model, LoadedModel) else 2
-        sources = known or check_sources(info_in, info_tg, threads)
+        parallel = not isinstance(model, LoadedModel) or model_threaded(model)
+        sources = known or check_sources(info_in, info_tg, parallel)
         t = timer.add("levels", t)
         if not isinstance(model, LoadedModel):
             model = load_model(model, provider=provider)

@@ -16,6 +16,7 @@ from typing import TypedDict
 
 import numpy as np
 
+from plugin_host.levels import SILENT_BELOW_DB
 from plugin_host.measures.chroma import ChromaCosine
 from plugin_host.measures.clip import (
     SHARE_UNDEFINED,
@@ -39,8 +40,9 @@ SEGMENT_MEASURES = (
     "chroma_cos_target",
 )
 # A source counts as silent in a segment when its mean power is below this fraction of the
-# output's there (40 dB, as plugin_host.levels.SILENT_BELOW_DB for whole files).
-SILENT_SHARE = 1e-4
+# output's there: SILENT_BELOW_DB, as for whole files (plugin_host.levels).
+SILENT_SHARE = 10.0 ** (-SILENT_BELOW_DB / 10.0)
+_BELOW = f"{SILENT_BELOW_DB:g} dB below"
 
 
 class Segment(TypedDict):
@@ -107,10 +109,10 @@ class SegmentAccumulator:
                   if power[OUTPUT] > 0 and not power[i] > SILENT_SHARE * power[OUTPUT]]  # fmt: skip
         if "input" in silent:
             onset = None
-            why["onset_corr_input"] = f"input is silent in this {unit} (40 dB below the output)"
+            why["onset_corr_input"] = f"input is silent in this {unit} ({_BELOW} the output)"
         if "target" in silent:
             chroma = None
-            why["chroma_cos_target"] = f"target is silent in this {unit} (40 dB below the output)"
+            why["chroma_cos_target"] = f"target is silent in this {unit} ({_BELOW} the output)"
         return Segment(
             index=int(index),
             start_s=float(start_s),

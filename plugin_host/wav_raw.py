@@ -68,8 +68,7 @@ class RawWav:
             f.seek(self.offset)
             for s in range(0, count, block):
                 view = buf[: min(block, count - s)]
-                if f.readinto(view.data.cast("B")) != view.nbytes:
-                    raise OSError(f"{self.path}: file ends before its data chunk does")
+                _read_exactly(f, view)
                 yield view
 
     def read(self, f: io.BufferedReader, frame: int, n: int) -> np.ndarray:
@@ -80,13 +79,19 @@ class RawWav:
         c = self.channels
         data = np.empty(n * c, self.dtype)
         f.seek(self.offset + frame * c * data.itemsize)
-        if f.readinto(data.data.cast("B")) != data.nbytes:
-            raise OSError("file ends before its data chunk does")
+        _read_exactly(f, data)
         out = np.empty((c, n), np.float32)
         out[...] = data.reshape(n, c).T
         if self.scale != 1.0:
             out /= np.float32(self.scale)
         return out
+
+
+def _read_exactly(f: io.RawIOBase | io.BufferedIOBase, out: np.ndarray) -> None:
+    """Fill ``out`` (contiguous) with the next bytes of ``f``; OSError when the file ends
+    first (shorter than its header said)."""
+    if f.readinto(out.data.cast("B")) != out.nbytes:
+        raise OSError("file ends before its data chunk does")
 
 
 def _data_chunk(path: Path) -> tuple[tuple[int, int, int] | None, int, int] | None:

@@ -56,7 +56,9 @@ def test_long_wavs_in_blocks_on_one_or_two_threads(tmp_path: Path):
     b = _write(tmp_path / "b.wav", 0.01 * _signal(1, 70_000), 16)
     info_a, info_b = probe(a), probe(b)
     assert mean_power(info_a) == pytest.approx(decoded_mean_power(info_a), rel=REL)
-    assert check_sources(info_a, info_b, threads=2) == check_sources(info_a, info_b, threads=1)
+    assert check_sources(info_a, info_b, parallel=True) == check_sources(
+        info_a, info_b, parallel=False
+    )
 
 
 @pytest.mark.parametrize("name", ["x24.wav", "x.flac"])

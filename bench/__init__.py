@@ -12,7 +12,10 @@ on one machine, and writes ``OUT/benchmarks.md`` and ``OUT/bench.json``:
 3. end to end with chains and the report, per stage (``bench.end_to_end``) ->
    ``end_to_end_rtf``; then the CPU budget of the speed targets (``bench.cpu_budget``):
    CPU seconds of the host, the FFT floor, the end-to-end render and the chain's plugins
-   alone, against what the targets allow on the cores -> ``cpu_budget``;
+   alone, against what the targets allow on the cores, with what the threads add
+   (``bench.usage``: kernel time, context switches, page faults) and the best each target
+   allows from the host's work on one thread at the machine's measured parallel
+   throughput (``bench.parallel``) -> ``cpu_budget``;
 4. the commands in fresh processes (``bench.processes``): ``render-batch`` throughput ->
    ``render_batch_rtf``, a ``render``'s cold start -> ``cold_start_s``;
 5. the OSC render round trip through a real ``serve`` subprocess (``bench.osc_roundtrip``)

@@ -8,6 +8,7 @@ from bench.config import CHAIN
 from bench.context import Setup, host_render
 from bench.cpu_budget import chain_plugins_cpu
 from bench.timing import median, median_split, rounds, rtf, stage_split
+from bench.usage import median_usage
 from plugin_host.chain import Chain
 
 
@@ -21,11 +22,14 @@ def section_chains(s: Setup) -> dict[str, Any]:
         splits.append(stage_split(rep, wall, core))
 
     cpu: dict[str, list[float]] = {}
-    times = rounds({"end_to_end": e2e}, s.cfg.runs, s.cfg.warmup, "end to end with chains", cpu=cpu)
+    usage: dict[str, list[dict[str, float]]] = {}
+    times = rounds({"end_to_end": e2e}, s.cfg.runs, s.cfg.warmup, "end to end with chains",
+                   cpu=cpu, usage=usage)  # fmt: skip
     med = median(times["end_to_end"])
     return {
         "end_to_end_seconds": med,
         "end_to_end_cpu_seconds": median(cpu["end_to_end"]),
+        "end_to_end_usage": median_usage(usage["end_to_end"]),
         "chain_plugins_cpu_seconds": chain_plugins_cpu(s, s.cfg.runs),
         "end_to_end_rtf": rtf(s.cfg.seconds, med),
         "end_to_end_stages_s": median_split(splits[s.cfg.warmup :]),

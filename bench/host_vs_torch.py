@@ -3,6 +3,7 @@ by round; PyTorch again on one thread, its best thread count taken for the ratio
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ from bench.audio import read_audio, write_audio
 from bench.context import Setup, host_render
 from bench.fft_floor import fft_floor
 from bench.floor import floor_render, identity_core
+from bench.parallel import parallel_throughput
 from bench.timing import TimedModel, copy_model, median, median_split, rounds, rtf, stage_split
+from bench.usage import Usage, median_usage
 from plugin_host.measures import MEASURES
 from plugin_host.pipeline import context_frames, default_chunk_frames
 from plugin_host.runtime import load_model
@@ -44,26 +47,41 @@ def _torch_one_thread(s: Setup) -> dict[str, list[float]]:
 
 def _host_one_thread(s: Setup) -> dict[str, Any]:
     """The host render on one thread (its stages in turn, as in a render-batch worker), so
-    that its stages' seconds do not overlap: where the time goes, without contention."""
+    that its stages' seconds do not overlap: where the time goes, without contention. Its
+    CPU seconds and :mod:`bench.usage` counters are the render's work without threads."""
     one: TimedModel = copy_model(load_model(s.onnx_path, provider="cpu", threads=1), TimedModel)
-    runs = [host_render(s, s.out("host1"), model=one) for _ in range(s.cfg.warmup + s.cfg.runs)]
+    runs, cpu, usage = [], [], []
+    for i in range(s.cfg.warmup + s.cfg.runs):
+        u, c = Usage.now(), time.process_time()
+        runs.append(host_render(s, s.out("host1"), model=one))
+        if i >= s.cfg.warmup:
+            cpu.append(time.process_time() - c)
+            usage.append(Usage.now().since(u))
     timed = runs[s.cfg.warmup :]
     wall = median([w for _, w, _ in timed])
     return {
         "host_1thread_seconds": wall,
+        "host_1thread_cpu_seconds": median(cpu),
+        "host_1thread_usage": median_usage(usage),
         "host_1thread_stages_s": median_split([stage_split(r, w, c) for r, w, c in timed]),
     }
 
 
-def _fft_floor_call(s: Setup) -> Callable[[], None]:
+def _parallel(s: Setup) -> dict[str, Any]:
+    """This machine's parallel throughput (:mod:`bench.parallel`) on the FFT floor's work
+    on one FFT thread: the most ``threads`` threads of a render could get."""
+    return parallel_throughput(_fft_floor_call(s, 1), s.cfg.threads, s.cfg.runs, s.cfg.warmup)
+
+
+def _fft_floor_call(s: Setup, workers: int) -> Callable[[], None]:
     """The FFT floor (bench.fft_floor) on the pair, at the model's STFT, the host's chunk
-    and ``threads`` FFT workers."""
+    and ``workers`` FFT threads."""
     dsp = s.model.dsp
     chunk = default_chunk_frames(context_frames(s.model.metadata))
     x, y = s.pair
 
     def call() -> None:
-        fft_floor(x, y, dsp.n_fft, dsp.hop, s.cfg.threads, chunk)
+        fft_floor(x, y, dsp.n_fft, dsp.hop, workers, chunk)
 
     return call
 
@@ -102,10 +120,12 @@ def section_host(s: Setup) -> dict[str, Any]:
         "host": host,
         "torch": lambda: torch_render(s, s.out("torch")),
         "floor": lambda: floor_render(identity, s.paths, s.out("floor")),
-        "fft_floor": _fft_floor_call(s),
+        "fft_floor": _fft_floor_call(s, s.cfg.threads),
     }
     cpu: dict[str, list[float]] = {}
-    times = rounds(contenders, s.cfg.runs, s.cfg.warmup, "host vs torch vs floors", cpu=cpu)
+    usage: dict[str, list[dict[str, float]]] = {}
+    times = rounds(contenders, s.cfg.runs, s.cfg.warmup, "host vs torch vs floors", cpu=cpu,
+                   usage=usage)  # fmt: skip
     timed = reports[s.cfg.warmup :]
     if s.cfg.threads > 1:
         times.update(_torch_one_thread(s))
@@ -117,8 +137,11 @@ def section_host(s: Setup) -> dict[str, Any]:
     out.update(_ratios(med, times, s.cfg.threads))
     for key in ("host", "fft_floor"):  # CPU seconds, every thread (bench.cpu_budget)
         out[f"{key}_cpu_seconds"] = median(cpu[key])
+    out["host_usage"] = median_usage(usage["host"])
     out["host_stages_s"] = median_split([stage_split(r, w, c) for r, w, c in timed])
     out.update(_host_one_thread(s))
+    if s.cfg.threads > 1:
+        out["parallel"] = _parallel(s)
     out["host_report"] = {k: timed[-1][0].get(k) for k in MEASURES}
     out["runs_s"] = times
     return out

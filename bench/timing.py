@@ -14,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.config import SETTLE_S
+from bench.usage import Usage
 from plugin_host.runtime import LoadedModel
 
 
@@ -33,20 +34,25 @@ def rounds(
     desc: str,
     settle_s: float = SETTLE_S,
     cpu: dict[str, list[float]] | None = None,
+    usage: dict[str, list[dict[str, float]]] | None = None,
 ) -> dict[str, list[float]]:
     """Wall seconds of each contender, ``warmup`` untimed + ``runs`` timed calls, taken in
     rounds: every contender once per round, the order rotated by one each round (so no
     contender always follows the same one), ``settle_s`` of idle before each call (worker
     threads of the previous call go quiet). ``cpu``: filled with each timed call's CPU
-    seconds (``time.process_time``: every thread of this process), when given."""
+    seconds (``time.process_time``: every thread of this process), when given; ``usage``:
+    with each timed call's :meth:`bench.usage.Usage.since` (kernel time, context switches,
+    page faults), when given."""
     names = list(contenders)
     times: dict[str, list[float]] = {name: [] for name in names}
-    if cpu is not None:
-        cpu.update({name: [] for name in names})
+    for per_call in (cpu, usage):
+        if per_call is not None:
+            per_call.update({name: [] for name in names})
     for r in tqdm(range(warmup + runs), desc=desc, leave=False, disable=None):
         k = r % len(names)
         for name in names[k:] + names[:k]:
             time.sleep(settle_s)
+            u = Usage.now()
             c = time.process_time()
             t = time.perf_counter()
             contenders[name]()
@@ -56,6 +62,8 @@ def rounds(
                 times[name].append(dt)
                 if cpu is not None:
                     cpu[name].append(dc)
+                if usage is not None:
+                    usage[name].append(Usage.now().since(u))
     return times
 
 

@@ -10,6 +10,8 @@ import json
 import math
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,8 @@ from bench.baselines import (
 )
 from bench.cpu_budget import cpu_budget, md_cpu_budget
 from bench.floor import floor_render, identity_core
+from bench.parallel import parallel_throughput, together
+from bench.usage import USAGE_KEYS, Usage, median_usage
 from plugin_host.dsp import HostDSP
 from plugin_host.measures import chroma_cos, measure_clip
 from plugin_host.mixers import plain_sum
@@ -112,6 +116,14 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
         1.3 * data["fft_floor_seconds"] * data["config"]["threads"]
     )
     assert "## 3a. CPU budget of the speed targets" in md
+    # what threads add: the host on one thread and the machine's parallel throughput, the
+    # getrusage counters per render, and the bounds they give
+    assert _positive(data["host_1thread_cpu_seconds"]) and budget["bounds"] is not None
+    assert data["parallel"]["threads"] == data["config"]["threads"]
+    assert _positive(data["parallel"]["throughput"])
+    for key in ("host_usage", "host_1thread_usage", "end_to_end_usage"):
+        assert _positive(data[key]["user_s"]) and data[key]["switches"] >= 0, key
+    assert "| host, one thread |" in md and "`bench.parallel`" in md
     # CPU steal over the run and per section (Linux: /proc/stat), in the machine table
     steal = data["steal_percent"]
     assert set(steal) == {"run", *data["section_seconds"]}
@@ -278,6 +290,67 @@ def test_cpu_budget_from_results() -> None:
     md = "\n".join(md_cpu_budget({**results, "cpu_budget": b}))
     assert "0.260 CPU s" in md and "1.54× that" in md  # 0.40 / 0.26
     assert cpu_budget({**results, "end_to_end_cpu_seconds": None}, threads=2) is None
+    assert b["bounds"] is None and b["threads_cpu_ratio"] is None  # no one-thread figures
+
+
+def test_cpu_budget_bounds_from_one_thread_work() -> None:
+    """The bounds: the one-thread work over the machine's parallel throughput, on
+    made-up figures; the markdown says on which side of the target each falls."""
+    usage = {"user_s": 0.3, "sys_s": 0.07, "switches": 1500.0, "faults": 7000.0}
+    results = {
+        "config": {"seconds": 60.0},
+        "host_seconds": 0.25, "host_cpu_seconds": 0.40,
+        "fft_floor_seconds": 0.10, "fft_floor_cpu_seconds": 0.15,
+        "end_to_end_seconds": 0.40, "end_to_end_cpu_seconds": 0.64,
+        "chain_plugins_cpu_seconds": 0.22, "host_1thread_cpu_seconds": 0.27,
+        "parallel": {"threads": 2, "throughput": 1.8},
+        "host_usage": usage, "host_1thread_usage": None, "end_to_end_usage": usage,
+    }  # fmt: skip
+    b = cpu_budget(results, threads=2)
+    assert b is not None and b["bounds"] is not None
+    assert b["threads_cpu_ratio"] == pytest.approx(0.40 / 0.27)
+    assert b["bounds"]["host_vs_fft_floor_ratio"] == pytest.approx(0.27 / 1.8 / 0.10)  # 1.5
+    assert b["bounds"]["end_to_end_rtf"] == pytest.approx(60 * 1.8 / (0.27 + 0.22))
+    md = "\n".join(md_cpu_budget({**results, "cpu_budget": b}))
+    assert "| host | 0.300 | 0.070 | 1500 | 7000 |" in md
+    assert "| host, one thread |" not in md  # no counters: no row
+    assert "= 1.50 (above the target" in md
+    fast = {**results, "host_1thread_cpu_seconds": 0.2}  # 0.2 / 1.8 / 0.1 = 1.11
+    md = "\n".join(md_cpu_budget({**fast, "cpu_budget": cpu_budget(fast, threads=2)}))
+    assert "= 1.11 (within the target" in md
+    # one thread: the cores give what one does; two without the probe: no bounds
+    one = cpu_budget({**results, "parallel": None}, threads=1)
+    assert one is not None and one["bounds"]["parallel_throughput"] == 1.0
+    assert cpu_budget({**results, "parallel": None}, threads=2)["bounds"] is None  # type: ignore[index]
+
+
+def test_usage_counts_what_a_call_costs() -> None:
+    """getrusage counters between two readings: CPU of a busy loop, a voluntary context
+    switch when the caller waits for a thread, page faults of fresh memory."""
+    before = Usage.now()
+    total = sum(i * i for i in range(200_000))  # CPU in user mode
+    waiter = threading.Thread(target=time.sleep, args=(0.02,))
+    waiter.start()
+    waiter.join()  # the caller sleeps until the thread ends: a voluntary switch
+    fresh = np.ones(1 << 22)  # 32 MB never touched before: page faults
+    got = Usage.now().since(before)
+    assert total > 0 and fresh.sum() == 1 << 22
+    assert set(got) == set(USAGE_KEYS)
+    assert got["user_s"] > 0 and got["switches"] >= 1 and got["faults"] >= 1
+    assert median_usage([got, got]) == got and median_usage([]) is None
+
+
+def test_parallel_runs_copies_at_once_and_reports_throughput() -> None:
+    """``together`` runs the copies on threads at the same time (a barrier that every copy
+    must reach before any goes on would time out otherwise) and re-raises a copy's error;
+    the throughput is threads × alone / together."""
+    barrier = threading.Barrier(3, timeout=10)
+    together(barrier.wait, 3)
+    with pytest.raises(ZeroDivisionError):
+        together(lambda: 1 / 0, 2)
+    got = parallel_throughput(lambda: time.sleep(0.01), threads=2, runs=2, warmup=1)
+    assert got["threads"] == 2
+    assert got["throughput"] == pytest.approx(2 * got["alone_seconds"] / got["together_seconds"])
 
 
 def test_steal_percent_from_ticks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,6 @@ by round; PyTorch again on one thread, its best thread count taken for the ratio
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from bench.fft_floor import fft_floor
 from bench.floor import floor_render, identity_core
 from bench.parallel import parallel_throughput
 from bench.timing import TimedModel, copy_model, median, median_split, rounds, rtf, stage_split
-from bench.usage import Usage, median_usage
+from bench.usage import median_usage
 from plugin_host.measures import MEASURES
 from plugin_host.pipeline import context_frames, default_chunk_frames
 from plugin_host.runtime import load_model
@@ -50,19 +49,17 @@ def _host_one_thread(s: Setup) -> dict[str, Any]:
     that its stages' seconds do not overlap: where the time goes, without contention. Its
     CPU seconds and :mod:`bench.usage` counters are the render's work without threads."""
     one: TimedModel = copy_model(load_model(s.onnx_path, provider="cpu", threads=1), TimedModel)
-    runs, cpu, usage = [], [], []
-    for i in range(s.cfg.warmup + s.cfg.runs):
-        u, c = Usage.now(), time.process_time()
-        runs.append(host_render(s, s.out("host1"), model=one))
-        if i >= s.cfg.warmup:
-            cpu.append(time.process_time() - c)
-            usage.append(Usage.now().since(u))
+    runs: list[tuple[dict[str, Any], float, float]] = []
+    cpu: dict[str, list[float]] = {}
+    usage: dict[str, list[dict[str, float]]] = {}
+    call = {"host1": lambda: runs.append(host_render(s, s.out("host1"), model=one))}
+    rounds(call, s.cfg.runs, s.cfg.warmup, "host on one thread", cpu=cpu, usage=usage)
     timed = runs[s.cfg.warmup :]
     wall = median([w for _, w, _ in timed])
     return {
         "host_1thread_seconds": wall,
-        "host_1thread_cpu_seconds": median(cpu),
-        "host_1thread_usage": median_usage(usage),
+        "host_1thread_cpu_seconds": median(cpu["host1"]),
+        "host_1thread_usage": median_usage(usage["host1"]),
         "host_1thread_stages_s": median_split([stage_split(r, w, c) for r, w, c in timed]),
     }
 
